@@ -1,0 +1,1 @@
+"""Scans to searchable PDF/A records in object storage: the stages and their wiring."""

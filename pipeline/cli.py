@@ -1,0 +1,291 @@
+"""The `sohoa` command: digitize dossiers, run workers, manage the local stack.
+
+Typical use: `sohoa stack up`, `sohoa worker &`, then
+`sohoa ingest scan.pdf --dossier 000.00.22.H26-250305-0001 --wait`.
+Settings come from config/settings.yaml and SOHOA_* environment variables.
+
+\b
+Exit codes (for scripts):
+  0  done: every file digitized (or, without --wait, handed to the workers)
+  2  wrong usage: unknown option, invalid dossier ID
+  3  needs review: some file or page was refused, the rest is stored
+  4  failed: nothing of the dossier could be digitized
+  5  a service is unreachable: S3 server or broker
+  6  --wait ran out of time before the dossier was finished
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline import dossier as keys
+from pipeline.settings import Settings, SettingsError, load_settings
+
+EXIT_OK, EXIT_USAGE, EXIT_REVIEW, EXIT_FAILED, EXIT_UNREACHABLE, EXIT_TIMEOUT = 0, 2, 3, 4, 5, 6
+STATUS_EXIT = {"complete": EXIT_OK, "needs_review": EXIT_REVIEW, "failed": EXIT_FAILED, "processing": EXIT_TIMEOUT}
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    sys.exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(str(exc), EXIT_USAGE)
+        raise  # unreachable: fail exits
+
+
+def workspace_or_exit(settings: Settings):
+    from pipeline.steps import Workspace  # imported late: `sohoa stack` needs none of it
+
+    try:
+        return Workspace.open(settings)
+    except Exception as exc:  # minio raises urllib3, S3 and runtime errors alike
+        fail(f"cannot reach the S3 server at {settings.s3_address} ({exc}).\n"
+             "Start the local stack with `sohoa stack up`, or set SOHOA_S3_ENDPOINT and its keys.",
+             EXIT_UNREACHABLE)
+
+
+def dossier_id_or_exit(value: str) -> str:
+    try:
+        return keys.check_dossier_id(value)
+    except keys.InvalidDossierId as exc:
+        fail(str(exc), EXIT_USAGE)
+        raise
+
+
+def emit_json(value: object) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+@click.group(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sohoa")
+@click.option("-v", "--verbose", is_flag=True, help="Log what each step does (no personal data at INFO).")
+def main(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dossier", "dossier_id", required=True, help="Dossier ID, e.g. 000.00.22.H26-250305-0001.")
+@click.option("--wait", is_flag=True, help="Wait until the dossier is stored, showing progress.")
+@click.option("--timeout", default=1800, show_default=True, help="Seconds --wait waits at most.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts).")
+def ingest(files: tuple[Path, ...], dossier_id: str, wait: bool, timeout: int, as_json: bool) -> None:
+    """Digitize FILES (PDF, TIFF, JPEG, PNG) into the dossier.
+
+    Each file becomes one document (type `khac` until classification lands).
+    Files that cannot be read are reported with the reason and kept out; the
+    others go on. A file already stored in the dossier is not done again.
+    Workers (`sohoa worker`) do the work; --wait follows it to the end.
+    """
+    from pipeline import actors, steps
+
+    dossier_id = dossier_id_or_exit(dossier_id)
+    settings = settings_or_exit()
+    ws = workspace_or_exit(settings)
+    received, refused = [], []
+    for path in files:
+        if not path.is_file():
+            refused.append({"file": str(path), "reason": "no such file", "hint": "Check the path."})
+            continue
+        item = steps.receive_file(ws, dossier_id, path)
+        if item.problem:
+            refused.append(item.problem.as_dict())
+        elif not item.already_stored:
+            actors.split_source.send(dossier_id, item.document_id)
+        received.append(item)
+        if not as_json:
+            state = "refused" if item.problem else "already stored" if item.already_stored else f"{item.pages} pages queued"
+            out.print(f"{path.name}: {state}" + (f" ({item.problem})" if item.problem else ""))
+    for problem in refused:
+        if not as_json and problem["reason"] == "no such file":
+            err.print(f"[red]{problem['file']}: no such file[/]")
+    manifest = steps.publish_manifest(ws, dossier_id)
+    if wait:
+        manifest = wait_for(ws, dossier_id, timeout, show_progress=not as_json and err.is_terminal)
+    code = STATUS_EXIT[manifest["status"]] if wait else (EXIT_REVIEW if refused else EXIT_OK)
+    if as_json:
+        emit_json({"dossier_id": dossier_id, "status": manifest["status"], "refused": refused,
+                   "manifest": manifest if wait else None})
+    elif wait:
+        show_manifest(manifest, settings)
+    sys.exit(code)
+
+
+def wait_for(ws, dossier_id: str, timeout: int, show_progress: bool) -> dict:
+    """Poll the staging state and the manifest until the dossier is finished or time is up."""
+    from pipeline import steps
+
+    deadline = time.monotonic() + timeout
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, disable=not show_progress, transient=True) as progress:
+        task = progress.add_task(f"{dossier_id}: pages read", total=None)
+        while True:
+            documents = steps.read_dossier(ws, dossier_id)
+            total = sum(d.page_count or d.source.get("pages", 0) for d in documents if not d.error)
+            progress.update(task, total=total, completed=sum(d.pages_read for d in documents))
+            manifest = ws.records.get_json_or_none(keys.manifest_key(dossier_id)) or {"status": "processing"}
+            if manifest["status"] != "processing" or time.monotonic() > deadline:
+                return manifest
+            time.sleep(0.3)
+
+
+def show_manifest(manifest: dict, settings: Settings) -> None:
+    colour = {"complete": "green", "needs_review": "yellow", "failed": "red"}.get(manifest["status"], "blue")
+    out.print(f"Dossier [bold]{manifest.get('dossier_id', '')}[/]: [{colour}]{manifest['status']}[/]")
+    table = Table("document", "type", "pages", "bytes", "key", "source")
+    for column in table.columns:
+        column.overflow = "fold"
+    for doc in manifest.get("documents", []):
+        table.add_row(doc["document_id"], doc["doc_type"], str(doc["page_count"]), f"{doc['bytes']:,}",
+                      doc["pdf_key"], doc["source"]["name"])
+    out.print(table)
+    for reason in manifest.get("reasons", []):
+        page = f" page {reason['page'] + 1}" if reason.get("page") is not None else ""
+        out.print(f"[yellow]refused[/] {reason.get('file') or reason['document_id']}{page}: {reason['reason']}. {reason['hint']}")
+    out.print(f"Fetch it: sohoa fetch {manifest.get('dossier_id', '')} --out DIR   "
+              f"(or any S3 client: s3://{settings.bucket}/{manifest.get('dossier_id', '')}/ at http://{settings.s3_address})")
+
+
+@main.command()
+@click.argument("dossier_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(dossier_id: str, as_json: bool) -> None:
+    """Show a dossier's progress: each document, its pages read, and what was refused."""
+    from pipeline import steps
+
+    dossier_id = dossier_id_or_exit(dossier_id)
+    ws = workspace_or_exit(settings_or_exit())
+    documents = steps.read_dossier(ws, dossier_id)
+    if not documents:
+        fail(f"no dossier {dossier_id} in staging: nothing was ingested under that ID", EXIT_FAILED)
+    manifest = ws.records.get_json_or_none(keys.manifest_key(dossier_id)) or {"status": "processing"}
+    rows = [
+        {"document_id": d.document_id, "name": d.source["name"], "state": d.state,
+         "pages": d.page_count if d.page_count is not None else d.source.get("pages", 0),
+         "pages_read": d.pages_read, "problems": ([d.error] if d.error else []) + d.page_problems}
+        for d in documents
+    ]
+    if as_json:
+        emit_json({"dossier_id": dossier_id, "status": manifest["status"], "documents": rows})
+    else:
+        table = Table("document", "file", "state", "pages read")
+        for row in rows:
+            table.add_row(row["document_id"], row["name"], row["state"], f"{row['pages_read']}/{row['pages']}")
+        out.print(f"Dossier [bold]{dossier_id}[/]: {manifest['status']}")
+        out.print(table)
+        for row in rows:
+            for problem in row["problems"]:
+                out.print(f"[yellow]{row['name']}[/]: {problem['reason']}. {problem['hint']}")
+    sys.exit(STATUS_EXIT[manifest["status"]] if manifest["status"] != "processing" else EXIT_OK)
+
+
+@main.command()
+@click.argument("dossier_id")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Folder to write into.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+def fetch(dossier_id: str, out_dir: Path, as_json: bool) -> None:
+    """Write the dossier's stored objects under OUT as OUT/{dossier_id}/..., checking each PDF's SHA-256."""
+    import hashlib
+
+    dossier_id = dossier_id_or_exit(dossier_id)
+    ws = workspace_or_exit(settings_or_exit())
+    written = []
+    for key in ws.records.keys(keys.staging_prefix(dossier_id)):
+        target = out_dir / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ws.records.download(key, str(target))
+        written.append({"key": key, "path": str(target), "bytes": target.stat().st_size})
+    if not written:
+        fail(f"nothing stored for dossier {dossier_id}", EXIT_FAILED)
+    manifest = json.loads((out_dir / keys.manifest_key(dossier_id)).read_text(encoding="utf-8"))
+    bad = [doc["pdf_key"] for doc in manifest["documents"]
+           if hashlib.sha256((out_dir / doc["pdf_key"]).read_bytes()).hexdigest() != doc["sha256"]]
+    if as_json:
+        emit_json({"dossier_id": dossier_id, "status": manifest["status"], "files": written, "checksum_mismatch": bad})
+    else:
+        for item in written:
+            out.print(f"{item['path']}  {item['bytes']:,} bytes")
+    if bad:
+        fail(f"SHA-256 does not match the manifest for: {', '.join(bad)}", EXIT_FAILED)
+
+
+@main.command()
+@click.option("--processes", type=int, help="Worker processes (default from settings: one per core).")
+@click.option("--threads", type=int, help="Threads per process (default from settings).")
+def worker(processes: int | None, threads: int | None) -> None:
+    """Run Dramatiq workers for every stage, attached to the configured broker.
+
+    Start as many as you like, on this machine or others pointed at the same
+    broker and S3 server. Stops cleanly on Ctrl-C or SIGTERM; a worker killed
+    outright loses nothing: its messages go to another worker.
+    """
+    settings = settings_or_exit()
+    env = dict(os.environ, OMP_THREAD_LIMIT="1", dramatiq_worker_timeout="100")
+    command = [sys.executable, "-m", "dramatiq", "pipeline.actors",
+               "--processes", str(processes or settings.worker_processes),
+               "--threads", str(threads or settings.worker_threads)]
+    os.execve(sys.executable, command, env)
+
+
+@main.group()
+def stack() -> None:
+    """The local Redis + S3 stack on 127.0.0.1, kept in the state folder (settings: state_dir)."""
+
+
+@stack.command("up")
+def stack_up() -> None:
+    """Start the local Redis broker and SeaweedFS S3 server (no-op when running)."""
+    from storage import stack as local
+
+    settings = settings_or_exit()
+    try:
+        local.up(settings)
+    except local.StackError as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
+    settings = load_settings()
+    workspace_or_exit(settings)  # creates the buckets
+    out.print(f"stack up: S3 http://{settings.s3_address}, broker {settings.broker_address}, "
+              f"state in {settings.state_dir}")
+
+
+@stack.command("down")
+def stack_down() -> None:
+    """Stop the local stack; its data stays for the next `up`."""
+    from storage import stack as local
+
+    local.down(settings_or_exit())
+    out.print("stack down")
+
+
+@stack.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print endpoint, keys, bucket and broker as JSON.")
+def stack_status(as_json: bool) -> None:
+    """What a downstream client needs: S3 endpoint, keys, bucket, broker URL."""
+    from storage import stack as local
+
+    info = local.describe(settings_or_exit())
+    if as_json:
+        emit_json(info)
+    else:
+        for key, value in info.items():
+            out.print(f"{key}: {value}")
+    sys.exit(EXIT_OK if all(info["running"].values()) else EXIT_UNREACHABLE)

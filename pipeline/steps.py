@@ -1,0 +1,222 @@
+"""The pipeline's steps: each fetches its inputs from staging, runs stage functions, stores the result.
+
+One function per Dramatiq actor (see actors.py), callable directly in tests.
+A step is idempotent: run twice (a retry, a worker killed halfway) it writes
+the same objects under the same keys, so every page ends up stored once.
+Each returns what should happen next; the actor sends those messages.
+
+One page's path: `receive_file` (CLI) -> `split_source` -> `process_page`
+(deskew + OCR) -> `assemble_document` (PDF/A + JSON) -> `publish_manifest`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from pipeline import dossier as keys
+from pipeline.assemble import PageImage, build_pdf, encode_page_image
+from pipeline.ingest import BadInput, SourcePage, count_pages, file_kind, read_pages
+from pipeline.ocr import OcrEngine, Tesseract
+from pipeline.preprocess import deskew
+from pipeline.record import DocumentState, document_record, manifest, now
+from pipeline.settings import Settings
+from storage.s3 import Bucket, buckets
+
+log = logging.getLogger("sohoa.steps")
+
+
+@dataclass
+class Workspace:
+    """What every step needs: the settings, the two buckets and the OCR engine."""
+
+    settings: Settings
+    records: Bucket
+    staging: Bucket
+    engine: OcrEngine
+
+    @classmethod
+    def open(cls, settings: Settings) -> Workspace:
+        records, staging = buckets(settings)
+        return cls(settings, records, staging, Tesseract(settings.languages, settings.tesseract_psm))
+
+
+@dataclass(frozen=True)
+class Received:
+    """The outcome of handing one file to a dossier."""
+
+    document_id: str
+    name: str
+    pages: int
+    problem: BadInput | None = None
+    already_stored: bool = False
+
+
+def receive_file(ws: Workspace, dossier_id: str, path: Path, source_kind: str = "file") -> Received:
+    """Put a file into staging as one document of the dossier (the client's half of ingest).
+
+    A file that was already digitized into this dossier is not done again. A
+    file that cannot be read is kept in staging with its reason, so the
+    dossier shows it and nothing that was handed in disappears.
+    """
+    digest = keys.file_sha256(path)
+    doc_id = keys.document_id(digest)
+    source_key = keys.staging_key(dossier_id, doc_id, "source.json")
+    previous = ws.staging.get_json_or_none(source_key)
+    if previous and ws.staging.get_json_or_none(keys.staging_key(dossier_id, doc_id, "done.json")):
+        return Received(doc_id, path.name, previous.get("pages", 0), already_stored=True)
+    ws.staging.delete_prefix(keys.staging_prefix(dossier_id, doc_id))
+    try:
+        kind, pages, problem = file_kind(path), count_pages(path, ws.settings.max_page_pixels), None
+    except BadInput as exc:
+        kind, pages, problem = "unknown", 0, exc
+    ws.staging.upload(keys.staging_key(dossier_id, doc_id, "source"), str(path), "application/octet-stream")
+    source = {
+        "name": path.name, "kind": source_kind, "format": kind, "sha256": digest,
+        "bytes": path.stat().st_size, "pages": pages,
+        "order": previous["order"] if previous else time.time_ns(),
+    }
+    ws.staging.put_json(source_key, source)
+    if problem:
+        record_failure(ws, dossier_id, doc_id, "ingest", problem.as_dict())
+    log.info("dossier %s: received document %s (%d pages)", dossier_id, doc_id, pages)
+    return Received(doc_id, path.name, pages, problem)
+
+
+def split_source(ws: Workspace, dossier_id: str, doc_id: str) -> list[int]:
+    """Rasterise the file into page images in staging; returns the pages to OCR."""
+    source = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "source.json"))
+    pages, problems = [], []
+    with tempfile.TemporaryDirectory(prefix="sohoa-split-") as tmp:
+        local = Path(tmp) / source["name"]
+        ws.staging.download(keys.staging_key(dossier_id, doc_id, "source"), str(local))
+        try:
+            for item in read_pages(local, ws.settings.dpi, ws.settings.max_page_pixels):
+                if isinstance(item, BadInput):
+                    problems.append(item.as_dict())
+                    continue
+                _stage_page(ws, dossier_id, doc_id, len(pages), item)
+                pages.append({"source_page": item.index, "dpi": item.dpi})
+        except BadInput as exc:
+            record_failure(ws, dossier_id, doc_id, "ingest", exc.as_dict())
+            return []
+    if not pages:
+        reason = problems[0] if problems else {"file": source["name"], "page": None,
+                                               "reason": "no page could be read", "hint": "Scan the file again."}
+        record_failure(ws, dossier_id, doc_id, "ingest", reason)
+        return []
+    ws.staging.put_json(keys.staging_key(dossier_id, doc_id, "pages.json"), {"pages": pages, "problems": problems})
+    log.info("dossier %s document %s: %d pages staged, %d refused", dossier_id, doc_id, len(pages), len(problems))
+    return list(range(len(pages)))
+
+
+def _stage_page(ws: Workspace, dossier_id: str, doc_id: str, index: int, page: SourcePage) -> None:
+    buffer = io.BytesIO()
+    page.image.save(buffer, "PNG", dpi=(page.dpi, page.dpi), compress_level=1)
+    ws.staging.put(keys.page_key(dossier_id, doc_id, index, "png"), buffer.getvalue(), "image/png")
+
+
+def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> bool:
+    """Straighten and read one page; returns True when it was the document's last page to be read."""
+    plan = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "pages.json"))
+    entry = plan["pages"][index]
+    image = Image.open(io.BytesIO(ws.staging.get(keys.page_key(dossier_id, doc_id, index, "png"))))
+    image.load()
+    started = time.perf_counter()
+    straight = deskew(image)
+    text = ws.engine.recognize(straight.image, entry["dpi"])
+    encoded = encode_page_image(straight.image, ws.settings.jpeg_quality)
+    ws.staging.put(keys.page_key(dossier_id, doc_id, index, "img"), encoded.data, "application/octet-stream")
+    ws.staging.put(keys.page_key(dossier_id, doc_id, index, "layer.pdf"), text.text_layer_pdf, "application/pdf")
+    result = {
+        "source_page": entry["source_page"], "dpi": entry["dpi"],
+        "skew_corrected_deg": straight.skew_corrected_deg, "mean_confidence": text.mean_confidence,
+        "text": text.text, "words": [w.as_dict() for w in text.words],
+        "image": {"codec": encoded.codec, "width": encoded.width, "height": encoded.height, "colour": encoded.colour},
+    }
+    # Written last: its presence is what says the page is read.
+    ws.staging.put_json(keys.page_key(dossier_id, doc_id, index, "ocr.json"), result)
+    log.info("dossier %s document %s page %d: read in %.1f s, confidence %.1f",
+             dossier_id, doc_id, index, time.perf_counter() - started, text.mean_confidence)
+    read = sum(1 for key in ws.staging.keys(keys.staging_prefix(dossier_id, doc_id)) if key.endswith(".ocr.json"))
+    return read == len(plan["pages"])
+
+
+def assemble_document(ws: Workspace, dossier_id: str, doc_id: str) -> None:
+    """Build the document's PDF/A and JSON and store them in the record bucket."""
+    source = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "source.json"))
+    plan = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "pages.json"))
+    pages, layers = [], []
+    for index in range(len(plan["pages"])):
+        page = ws.staging.get_json(keys.page_key(dossier_id, doc_id, index, "ocr.json"))
+        image = PageImage(ws.staging.get(keys.page_key(dossier_id, doc_id, index, "img")), **page["image"])
+        layers.append((image, ws.staging.get(keys.page_key(dossier_id, doc_id, index, "layer.pdf"))))
+        pages.append(page)
+    pdf = build_pdf(layers, title=f"Hồ sơ {dossier_id}", identifier=f"{dossier_id}/{doc_id}")
+    pdf_key, json_key = keys.pdf_key(dossier_id, doc_id), keys.record_key(dossier_id, doc_id)
+    digest = hashlib.sha256(pdf).hexdigest()
+    record = document_record(
+        dossier_id=dossier_id, document_id=doc_id, source=source, pages=pages,
+        pdf={"key": pdf_key, "sha256": digest, "bytes": len(pdf), "pdfa": "2b"},
+        ocr=ws.engine.describe(), created_at=now(ws.settings.timezone),
+    )
+    metadata = {"dossier-id": dossier_id, "document-type": record["doc_type"]}
+    ws.records.put(pdf_key, pdf, "application/pdf", metadata)
+    ws.records.put_json(json_key, record, metadata)
+    done = {"doc_type": record["doc_type"], "page_count": len(pages), "pdf_key": pdf_key,
+            "json_key": json_key, "sha256": digest, "bytes": len(pdf)}
+    ws.staging.put_json(keys.staging_key(dossier_id, doc_id, "done.json"), done)
+    log.info("dossier %s document %s: stored, %d pages, %d bytes", dossier_id, doc_id, len(pages), len(pdf))
+
+
+def record_failure(ws: Workspace, dossier_id: str, doc_id: str, stage: str, problem: dict) -> None:
+    """Mark a document failed, with the reason a person can act on."""
+    ws.staging.put_json(keys.staging_key(dossier_id, doc_id, "error.json"), dict(problem, stage=stage))
+    log.warning("dossier %s document %s failed at %s", dossier_id, doc_id, stage)
+
+
+def read_dossier(ws: Workspace, dossier_id: str) -> list[DocumentState]:
+    """The state of every document of the dossier, from the staging area alone."""
+    documents: dict[str, DocumentState] = {}
+    names: dict[str, list[str]] = {}
+    for key in ws.staging.keys(keys.staging_prefix(dossier_id)):
+        _, doc_id, name = key.split("/", 2)
+        names.setdefault(doc_id, []).append(name)
+    for doc_id, present in names.items():
+        if "source.json" not in present:
+            continue  # being received right now
+        def load(name: str) -> dict | None:
+            return ws.staging.get_json(keys.staging_key(dossier_id, doc_id, name)) if name in present else None
+        plan = load("pages.json")
+        documents[doc_id] = DocumentState(
+            document_id=doc_id, source=load("source.json"),
+            page_count=len(plan["pages"]) if plan else None,
+            pages_read=sum(1 for name in present if name.endswith(".ocr.json")),
+            page_problems=plan["problems"] if plan else [],
+            done=load("done.json"), error=load("error.json"),
+        )
+    return sorted(documents.values(), key=lambda d: d.source["order"])
+
+
+def publish_manifest(ws: Workspace, dossier_id: str) -> dict:
+    """Write the manifest from the staging state, last, after the records it lists.
+
+    Two workers finishing documents at once may write in either order; each
+    reads the state again after writing and writes once more if it changed,
+    so the manifest that stays is the one made from the final state.
+    """
+    for _ in range(10):
+        documents = read_dossier(ws, dossier_id)
+        current = manifest(dossier_id, documents, now(ws.settings.timezone))
+        ws.records.put_json(keys.manifest_key(dossier_id), current, {"dossier-id": dossier_id})
+        if read_dossier(ws, dossier_id) == documents:
+            break
+    log.info("dossier %s: manifest %s, %d documents", dossier_id, current["status"], len(current["documents"]))
+    return current

@@ -1,0 +1,201 @@
+"""Render Vietnamese administrative pages as a scanner would deliver them.
+
+Used for the committed samples, the tests and the benchmarks, so that nobody
+needs real citizens' papers. Every character is checked against the font's
+character map first: a font without Vietnamese glyphs (Debian's
+fonts-liberation 1.x) would silently render boxes and poison every OCR figure.
+
+    python samples/generate.py OUT_DIR --pages 20 [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from fontTools.ttLib import TTFont
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/liberation2"),
+    Path("/usr/share/fonts/truetype/dejavu"),
+)
+SERIF = ("LiberationSerif-Regular.ttf", "DejaVuSerif.ttf")
+SERIF_BOLD = ("LiberationSerif-Bold.ttf", "DejaVuSerif-Bold.ttf")
+
+MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
+
+FAMILY_NAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ"]
+MIDDLE_NAMES = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Thu", "Quốc", "Ngọc"]
+GIVEN_NAMES = ["An", "Bình", "Cường", "Dũng", "Hằng", "Hương", "Nhung", "Phúc", "Thủy", "Việt"]
+STREETS = ["Phố Huế", "Đường Láng", "Phố Tràng Tiền", "Đường Giải Phóng", "Phố Kim Mã"]
+WARDS = ["Phường Hàng Bài", "Phường Láng Hạ", "Phường Kim Mã", "Phường Bạch Mai"]
+DISTRICTS = ["Quận Hoàn Kiếm", "Quận Đống Đa", "Quận Ba Đình", "Quận Hai Bà Trưng"]
+
+# A few forms whose layout matches the real ones closely enough for OCR work.
+FORMS = [
+    ("TỜ KHAI ĐỀ NGHỊ CẤP HỘ CHIẾU PHỔ THÔNG", "Mẫu TK01"),
+    ("GIẤY ĐỀ NGHỊ ĐĂNG KÝ HỘ KINH DOANH", "Phụ lục III-1"),
+    ("ĐƠN ĐĂNG KÝ BIẾN ĐỘNG ĐẤT ĐAI, TÀI SẢN GẮN LIỀN VỚI ĐẤT", "Mẫu số 09/ĐK"),
+    ("GIẤY ỦY QUYỀN", ""),
+]
+
+
+@dataclass(frozen=True)
+class Person:
+    """A fake citizen; realistic enough for the fields the forms print."""
+
+    name: str
+    sex: str
+    birth: tuple[int, int, int]
+    id_number: str
+    address: str
+    phone: str
+
+
+def fake_person(rng: random.Random) -> Person:
+    sex = rng.choice(["Nam", "Nữ"])
+    middle = "Thị" if sex == "Nữ" else rng.choice([m for m in MIDDLE_NAMES if m != "Thị"])
+    name = f"{rng.choice(FAMILY_NAMES)} {middle} {rng.choice(GIVEN_NAMES)}"
+    year = rng.randint(1950, 2005)
+    birth = (rng.randint(1, 28), rng.randint(1, 12), year)
+    # CCCD: province 001 (Hà Nội), century/sex digit, birth year, 6 random digits.
+    century_sex = (0 if year < 2000 else 2) + (1 if sex == "Nữ" else 0)
+    id_number = f"001{century_sex}{year % 100:02d}{rng.randint(0, 999999):06d}"
+    address = (
+        f"Số {rng.randint(1, 200)} {rng.choice(STREETS)}, "
+        f"{rng.choice(WARDS)}, {rng.choice(DISTRICTS)}, Hà Nội"
+    )
+    phone = f"09{rng.randint(10000000, 99999999)}"
+    return Person(name, sex, birth, id_number, address, phone)
+
+
+def font_path(names: tuple[str, ...]) -> Path:
+    for name in names:
+        for folder in FONT_DIRS:
+            if (folder / name).exists():
+                return folder / name
+    raise FileNotFoundError(
+        f"none of {names} found: install fonts-liberation2 or fonts-dejavu-core"
+    )
+
+
+def assert_glyphs(path: Path, text: str) -> None:
+    """Fail loudly if the font lacks a glyph for any character of the page."""
+    cmap = TTFont(path, lazy=True).getBestCmap()
+    missing = sorted({c for c in unicodedata.normalize("NFC", text) if not c.isspace() and ord(c) not in cmap})
+    if missing:
+        raise ValueError(f"{path.name} has no glyph for {''.join(missing)!r}")
+
+
+def page_lines(rng: random.Random, person: Person, title: str, form: str) -> list[tuple[str, str]]:
+    """The page as (style, text) lines, in reading order."""
+    day, month, year = person.birth
+    fields = [
+        "Họ, chữ đệm và tên: " + person.name.upper(),
+        f"Giới tính: {person.sex}",
+        f"Ngày, tháng, năm sinh: {day:02d}/{month:02d}/{year}",
+        f"Số định danh cá nhân/CCCD: {person.id_number}",
+        "Nơi thường trú: " + person.address,
+        f"Số điện thoại: {person.phone}",
+        "Nội dung đề nghị: cấp mới theo quy định hiện hành",
+    ]
+    lines = [("bold", MOTTO[0]), ("plain", MOTTO[1]), ("gap", "")]
+    if form:
+        lines.append(("plain", form))
+    lines += [("title", title), ("gap", "")]
+    lines += [("plain", f"{i}. {text}") for i, text in enumerate(fields, 1)]
+    lines += [("gap", ""), ("plain", f"Hà Nội, ngày {rng.randint(1, 28)} tháng {rng.randint(1, 12)} năm 2025")]
+    lines += [("plain", "Người khai ký, ghi rõ họ tên"), ("gap", ""), ("plain", person.name)]
+    return lines
+
+
+def render_page(rng: random.Random, dpi: int = 300, skew_deg: float = 0.0) -> tuple[Image.Image, str]:
+    """One A4 page in greyscale, lightly degraded like a counter scan."""
+    person = fake_person(rng)
+    title, form = rng.choice(FORMS)
+    lines = page_lines(rng, person, title, form)
+    width, height = int(8.27 * dpi), int(11.69 * dpi)
+    page = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(page)
+    px = dpi / 72
+    regular = font_path(SERIF)
+    bold = font_path(SERIF_BOLD)
+    text = "\n".join(t for _, t in lines)
+    assert_glyphs(regular, text)
+    assert_glyphs(bold, text)
+    fonts = {
+        "plain": ImageFont.truetype(str(regular), int(13 * px)),
+        "bold": ImageFont.truetype(str(bold), int(13 * px)),
+        "title": ImageFont.truetype(str(bold), int(15 * px)),
+    }
+    y = int(0.8 * dpi)
+    margin = int(0.9 * dpi)
+    for style, line in lines:
+        if style == "gap":
+            y += int(12 * px)
+            continue
+        font = fonts[style]
+        box = draw.textbbox((0, 0), line, font=font)
+        centred = style in ("bold", "title") or line in MOTTO[1:]
+        x = (width - (box[2] - box[0])) // 2 if centred else margin
+        draw.text((x, y), line, font=font, fill=20)
+        y += int((box[3] - box[1]) + 10 * px)
+    if skew_deg:
+        page = page.rotate(skew_deg, resample=Image.BICUBIC, expand=False, fillcolor=255)
+    noise = np.random.default_rng(rng.randint(0, 2**32 - 1)).normal(0, 6, (height, width))
+    pixels = np.clip(np.asarray(page, dtype=np.float32) + noise, 0, 255).astype(np.uint8)
+    page = Image.fromarray(pixels, "L")
+    page.info["dpi"] = (dpi, dpi)
+    return page, unicodedata.normalize("NFC", text)
+
+
+def save_pages(pages: list[Image.Image], path: Path, dpi: int) -> None:
+    """Write pages in the format the suffix names, as a scanner or copier would."""
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        pages[0].save(path, "PDF", resolution=dpi, save_all=True, append_images=pages[1:], quality=80)
+    elif suffix in (".tif", ".tiff"):
+        pages[0].save(path, "TIFF", dpi=(dpi, dpi), save_all=True, append_images=pages[1:], compression="tiff_deflate")
+    elif suffix in (".jpg", ".jpeg"):
+        pages[0].save(path, "JPEG", dpi=(dpi, dpi), quality=80)
+    else:
+        pages[0].save(path, "PNG", dpi=(dpi, dpi), optimize=True)
+
+
+def generate(out: Path, files: list[tuple[str, int]], seed: int, dpi: int = 300) -> dict:
+    """Write each (name, page count) file under out with its ground truth."""
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    truth = {}
+    for name, count in files:
+        rendered = [render_page(rng, dpi, rng.uniform(-2.0, 2.0)) for _ in range(count)]
+        save_pages([p for p, _ in rendered], out / name, dpi)
+        truth[name] = [t for _, t in rendered]
+    (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
+    return truth
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--pages", type=int, default=10, help="total pages, as PDFs of up to 4 pages")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dpi", type=int, default=300)
+    args = parser.parse_args()
+    files, left, n = [], args.pages, 0
+    while left > 0:
+        count = min(left, 1 + n % 4)
+        files.append((f"scan-{n:04d}.pdf", count))
+        left -= count
+        n += 1
+    generate(args.out, files, args.seed, args.dpi)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Object storage: the S3 client face and the local development stack."""
