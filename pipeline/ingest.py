@@ -194,7 +194,7 @@ def _single_image(page: pikepdf.Page, aspect: float) -> pikepdf.Object | None:
     only blur it.
     """
     try:
-        images = list(page.images.values())
+        images = list(page.get_images().values())
         if len(images) != 1 or int(page.obj.get("/Rotate", 0)) % 360 != 0:
             return None
         if pikepdf.parse_content_stream(page, "Tj TJ ' \""):

@@ -177,7 +177,10 @@ def assemble_document(ws: Workspace, dossier_id: str, doc_id: str) -> None:
 
 
 def record_failure(ws: Workspace, dossier_id: str, doc_id: str, stage: str, problem: dict) -> None:
-    """Mark a document failed, with the reason a person can act on."""
+    """Mark a document failed, with the reason a person can act on and the file it concerns."""
+    if not problem.get("file"):
+        source = ws.staging.get_json_or_none(keys.staging_key(dossier_id, doc_id, "source.json"))
+        problem = dict(problem, file=source["name"] if source else None)
     ws.staging.put_json(keys.staging_key(dossier_id, doc_id, "error.json"), dict(problem, stage=stage))
     log.warning("dossier %s document %s failed at %s", dossier_id, doc_id, stage)
 

@@ -158,6 +158,7 @@ def render_page(rng: random.Random, dpi: int = 300, skew_deg: float = 0.0) -> tu
 def save_pages(pages: list[Image.Image], path: Path, dpi: int) -> None:
     """Write pages in the format the suffix names, as a scanner or copier would."""
     suffix = path.suffix.lower()
+    pages = [page.copy() for page in pages]  # Pillow keeps save options on the image objects
     if suffix == ".pdf":
         pages[0].save(path, "PDF", resolution=dpi, save_all=True, append_images=pages[1:], quality=80)
     elif suffix in (".tif", ".tiff"):

@@ -1,0 +1,144 @@
+"""Real services for the tests: our own Redis and SeaweedFS on free loopback ports.
+
+The stack is started with the same code as `sohoa stack up`, in a temporary
+state folder, with short retry and heartbeat times so fault tests finish in
+seconds. Nothing is mocked: if a service cannot start, the tests fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+STATE = Path(tempfile.mkdtemp(prefix="sohoa-test-"))
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _pick_ports() -> tuple[int, int]:
+    """An S3 port whose next four ports and their gRPC twins (+10000) are free, and a Redis port."""
+    for _ in range(200):
+        s3 = random.randint(20000, 30000)
+        wanted = [s3 + i for i in range(5)] + [s3 + 10000 + i for i in range(5)] + [s3 + 6]
+        if all(_free(port) for port in wanted):
+            return s3, s3 + 6
+    raise RuntimeError("no free loopback ports for the test stack")
+
+
+S3_PORT, REDIS_PORT = _pick_ports()
+# Set before anything imports pipeline.actors, which reads the settings once.
+os.environ.update(
+    SOHOA_STATE_DIR=str(STATE),
+    SOHOA_STACK_S3_PORT=str(S3_PORT),
+    SOHOA_STACK_REDIS_PORT=str(REDIS_PORT),
+    SOHOA_BROKER_HEARTBEAT_TIMEOUT_S="5",
+    SOHOA_MAX_RETRIES="2",
+    SOHOA_RETRY_MIN_BACKOFF_MS="200",
+    SOHOA_RETRY_MAX_BACKOFF_MS="1000",
+    OMP_THREAD_LIMIT="1",
+)
+for key in ("SOHOA_BROKER_URL", "SOHOA_S3_ENDPOINT", "SOHOA_S3_ACCESS_KEY", "SOHOA_S3_SECRET_KEY", "SOHOA_CONFIG"):
+    os.environ.pop(key, None)
+
+SOHOA = str(Path(sys.executable).parent / "sohoa")
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The running local stack; yields the settings that reach it."""
+    from pipeline.settings import load_settings
+    from storage import stack as local
+
+    local.up(load_settings())
+    settings = load_settings()
+    yield settings
+    local.down(settings)
+    shutil.rmtree(STATE, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def workspace(stack):
+    from pipeline.steps import Workspace
+
+    return Workspace.open(stack)
+
+
+class Workers:
+    """`sohoa worker` processes, started and stopped by the tests."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self, processes: int = 2) -> None:
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [SOHOA, "worker", "--processes", str(processes)], stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with open(self.log, "rb") as handle:
+                handle.seek(offset)
+                if handle.read().count(b"ready for action") >= processes:
+                    return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"sohoa worker exited: {self.log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        raise RuntimeError(f"sohoa worker not ready in 60 s: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker process group, as a crash or the OOM killer would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def workers(stack, tmp_path_factory) -> Iterator[Workers]:
+    running = Workers(tmp_path_factory.mktemp("workers") / "worker.log")
+    running.start()
+    yield running
+    running.stop()
+
+
+_DOSSIERS = itertools.count(1)
+_RUN = f"{random.randint(0, 999999):06d}"
+
+
+@pytest.fixture
+def dossier_id() -> str:
+    """A fresh portal-format dossier ID for each test."""
+    return f"000.00.22.H26-{_RUN}-{next(_DOSSIERS):04d}"
+
+
+def run_sohoa(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([SOHOA, *args], capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,182 @@
+"""End to end through the real stack: CLI -> Redis -> Dramatiq workers -> tesseract -> SeaweedFS."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+
+import pikepdf
+import pytest
+from minio import Minio
+from PIL import Image
+
+from pipeline import dossier as keys
+from pipeline import steps
+from samples.generate import render_page, save_pages
+from tests.conftest import run_sohoa
+from tests.checks import cer, check_pdfa
+
+
+@pytest.fixture(scope="module")
+def page_images():
+    rng = random.Random(99)
+    return [render_page(rng, 300, rng.uniform(-2, 2)) for _ in range(6)]
+
+
+@pytest.fixture
+def good_files(tmp_path, page_images):
+    """One file of each accepted format, in the order they are handed in."""
+    images = [image for image, _ in page_images]
+    files = [tmp_path / "to-khai.pdf", tmp_path / "cccd.tif", tmp_path / "giay-uy-quyen.jpg", tmp_path / "bien-lai.png"]
+    save_pages(images[0:2], files[0], 300)
+    save_pages(images[2:4], files[1], 300)
+    save_pages(images[4:5], files[2], 300)
+    save_pages(images[5:6], files[3], 300)
+    return files, [2, 2, 1, 1]
+
+
+def ingest(dossier_id, *files, wait=True):
+    args = ["ingest", *map(str, files), "--dossier", dossier_id, "--json"] + (["--wait", "--timeout", "240"] if wait else [])
+    result = run_sohoa(*args)
+    return result, json.loads(result.stdout) if result.stdout.strip() else None
+
+
+def test_every_format_becomes_a_stored_record(workers, workspace, dossier_id, good_files, page_images, tmp_path):
+    files, page_counts = good_files
+    result, answer = ingest(dossier_id, *files)
+    assert result.returncode == 0, result.stderr
+    manifest = answer["manifest"]
+    assert manifest["status"] == "complete" and manifest["reasons"] == []
+    assert [d["source"]["name"] for d in manifest["documents"]] == [f.name for f in files]
+    assert [d["page_count"] for d in manifest["documents"]] == page_counts
+    # The manifest in the bucket is the one the CLI printed, and carries the dossier ID.
+    assert workspace.records.get_json(keys.manifest_key(dossier_id))["documents"] == manifest["documents"]
+    assert workspace.records.metadata(keys.manifest_key(dossier_id))["dossier-id"] == dossier_id
+
+    truths = [truth for _, truth in page_images]
+    first_page = 0
+    for entry, file in zip(manifest["documents"], files):
+        pdf = workspace.records.get(entry["pdf_key"])
+        record = workspace.records.get_json(entry["json_key"])
+        assert hashlib.sha256(pdf).hexdigest() == entry["sha256"] == record["pdf"]["sha256"]
+        assert record["pdf"] == {"key": entry["pdf_key"], "sha256": entry["sha256"], "bytes": len(pdf), "pdfa": "2b"}
+        assert (record["schema_version"], record["dossier_id"], record["doc_type"]) == (1, dossier_id, "khac")
+        assert record["document_id"] == entry["document_id"] == keys.document_id(keys.file_sha256(file))
+        assert record["ocr"]["engine"].startswith("tesseract 5") and record["ocr"]["languages"] == ["vie"]
+        assert [p["index"] for p in record["pages"]] == list(range(entry["page_count"]))
+        assert [p["source"] for p in record["pages"]] == [
+            {"kind": "file", "name": file.name, "page": i} for i in range(entry["page_count"])]
+        for page in record["pages"]:
+            assert abs(page["skew_corrected_deg"]) <= 2.1 and page["ocr_mean_confidence"] > 80
+            assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in page["text"]
+        for key in (entry["pdf_key"], entry["json_key"]):
+            assert workspace.records.metadata(key) == {"dossier-id": dossier_id, "document-type": "khac"}
+        path = tmp_path / f"{entry['document_id']}.pdf"
+        path.write_bytes(pdf)
+        text = check_pdfa(path, entry["page_count"], dossier_id)
+        # The searchable text is the page's text, diacritics intact (a few OCR slips allowed).
+        truth = "\n".join(truths[first_page:first_page + entry["page_count"]])
+        first_page += entry["page_count"]
+        assert cer(text, truth) < 0.03
+
+
+def test_running_the_same_dossier_again_makes_no_duplicates(workers, workspace, dossier_id, good_files):
+    files, _ = good_files
+    first, answer = ingest(dossier_id, *files[:2])
+    assert first.returncode == 0, first.stderr
+    stored = sorted(workspace.records.keys(keys.staging_prefix(dossier_id)))
+    again, answer_again = ingest(dossier_id, *files[:2])
+    assert again.returncode == 0, again.stderr
+    assert sorted(workspace.records.keys(keys.staging_prefix(dossier_id))) == stored
+    ids = lambda a: [d["document_id"] for d in a["manifest"]["documents"]]  # noqa: E731
+    assert ids(answer_again) == ids(answer) and len(ids(answer)) == 2
+
+
+def test_bad_files_are_refused_with_reasons_and_the_rest_is_stored(workers, workspace, dossier_id, good_files, tmp_path):
+    files, _ = good_files
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    text = tmp_path / "ghi-chu.jpg"
+    text.write_text("không phải ảnh", encoding="utf-8")
+    corrupt = tmp_path / "hong.pdf"
+    corrupt.write_bytes(files[0].read_bytes()[:400] + b"\x00" * 300)
+    locked = tmp_path / "khoa.pdf"
+    with pikepdf.open(files[0]) as pdf:
+        pdf.save(locked, encryption=pikepdf.Encryption(owner="o", user="u"))
+    bomb = tmp_path / "bom.png"
+    Image.new("1", (20000, 20000), 1).save(bomb)
+    result, answer = ingest(dossier_id, files[3], empty, text, corrupt, locked, bomb, tmp_path / "missing.pdf")
+    assert result.returncode == 3, result.stderr  # needs review: something refused, the rest stored
+    manifest = answer["manifest"]
+    assert manifest["status"] == "needs_review"
+    assert [d["source"]["name"] for d in manifest["documents"]] == [files[3].name]
+    reasons = {r["file"]: r["reason"] for r in manifest["reasons"]}
+    assert set(reasons) == {"empty.pdf", "ghi-chu.jpg", "hong.pdf", "khoa.pdf", "bom.png"}
+    assert "empty" in reasons["empty.pdf"] and "encrypted" in reasons["khoa.pdf"]
+    assert "damaged" in reasons["hong.pdf"] and "too large" in reasons["bom.png"]
+    assert "not a PDF, TIFF, JPEG or PNG" in reasons["ghi-chu.jpg"]
+    assert all(r["hint"] for r in manifest["reasons"])
+    assert [r["file"] for r in answer["refused"]][-1].endswith("missing.pdf")
+
+    status = run_sohoa("status", dossier_id, "--json")
+    assert status.returncode == 3
+    rows = {row["name"]: row for row in json.loads(status.stdout)["documents"]}
+    assert rows["bien-lai.png"]["state"] == "done" and rows["khoa.pdf"]["state"] == "failed"
+    assert "encrypted" in rows["khoa.pdf"]["problems"][0]["reason"]
+
+
+@pytest.mark.parametrize("bad_id", ["", "../../etc", "a/b", "x" * 80])
+def test_invalid_dossier_id_is_refused_before_anything_is_stored(stack, workspace, good_files, bad_id):
+    files, _ = good_files
+    result = run_sohoa("ingest", str(files[3]), "--dossier", bad_id)
+    assert result.returncode == 2
+    assert "dossier ID" in result.stderr
+
+
+def test_fetch_writes_the_dossier_under_its_keys(workers, dossier_id, good_files, tmp_path):
+    files, _ = good_files
+    result, answer = ingest(dossier_id, files[2])
+    assert result.returncode == 0, result.stderr
+    fetched = run_sohoa("fetch", dossier_id, "--out", str(tmp_path / "out"), "--json")
+    assert fetched.returncode == 0, fetched.stderr
+    doc = answer["manifest"]["documents"][0]
+    written = {item["key"] for item in json.loads(fetched.stdout)["files"]}
+    assert written == {keys.manifest_key(dossier_id), doc["pdf_key"], doc["json_key"]}
+    assert hashlib.sha256((tmp_path / "out" / doc["pdf_key"]).read_bytes()).hexdigest() == doc["sha256"]
+
+
+def test_stack_status_gives_a_downstream_client_what_it_needs(workers, dossier_id, good_files):
+    """A plain S3 client with only what `stack status --json` prints can read the record."""
+    files, _ = good_files
+    assert ingest(dossier_id, files[3])[0].returncode == 0
+    info = json.loads(run_sohoa("stack", "status", "--json").stdout)
+    assert info["running"] == {"redis": True, "s3": True}
+    assert info["broker_url"].startswith("redis://127.0.0.1:")
+    plain = Minio(info["s3_endpoint"].removeprefix("http://"), info["s3_access_key"], info["s3_secret_key"], secure=False)
+    manifest = json.loads(plain.get_object(info["bucket"], f"{dossier_id}/manifest.json").read())
+    assert manifest["status"] == "complete"
+    url = plain.presigned_get_object(info["bucket"], manifest["documents"][0]["pdf_key"])
+    assert url.startswith("http://127.0.0.1:")
+
+
+def test_a_step_that_keeps_failing_ends_as_a_visible_failure(workers, workspace, dossier_id, good_files):
+    """The staged file vanishes (say, a lifecycle rule ran): retries, then the dossier says so."""
+    from pipeline import actors
+
+    files, _ = good_files
+    received = steps.receive_file(workspace, dossier_id, files[2])
+    workspace.staging.minio.remove_object(workspace.staging.name, keys.staging_key(dossier_id, received.document_id, "source"))
+    actors.split_source.send(dossier_id, received.document_id)
+    deadline = time.monotonic() + 60
+    manifest = None
+    while time.monotonic() < deadline:
+        manifest = workspace.records.get_json_or_none(keys.manifest_key(dossier_id))
+        if manifest and manifest["status"] != "processing":
+            break
+        time.sleep(0.3)
+    assert manifest and manifest["status"] == "failed", manifest
+    (reason,) = manifest["reasons"]
+    assert reason["stage"] == "split_source" and reason["file"] == files[2].name
+    assert "gave up after 3 attempts" in reason["reason"] and "NoSuchKey" in reason["reason"]

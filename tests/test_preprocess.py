@@ -1,0 +1,39 @@
+"""Deskew: pages turned by small angles come back level, whatever their colour mode."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.preprocess import deskew, estimate_skew
+from samples.generate import render_page
+
+
+@pytest.fixture(scope="module")
+def straight_page():
+    return render_page(random.Random(11), 300)[0]
+
+
+@pytest.mark.parametrize("angle", [-10.0, -4.0, -1.5, 0.8, 2.5, 7.0])
+@pytest.mark.parametrize("mode", ["L", "RGB", "1"])
+def test_skewed_page_is_levelled(straight_page, angle, mode):
+    turned = straight_page.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=255).convert(mode)
+    result = deskew(turned)
+    assert abs(result.skew_corrected_deg - angle) < 0.3
+    assert result.image.mode == mode
+    assert abs(estimate_skew(np.asarray(result.image.convert("L")))) < 0.3
+    # The canvas grows: no text in the corners is cut off.
+    assert result.image.width >= turned.width - 2 and result.image.height >= turned.height - 2
+
+
+def test_straight_page_is_left_alone(straight_page):
+    result = deskew(straight_page)
+    assert result.skew_corrected_deg == 0.0 and result.image is straight_page
+
+
+def test_blank_page_is_not_turned():
+    blank = Image.new("L", (2480, 3508), 250)
+    assert deskew(blank).skew_corrected_deg == 0.0
