@@ -79,7 +79,14 @@ def assemble_document(dossier_id: str, doc_id: str) -> None:
 
 @dramatiq.actor(**{**STAGE, "on_retry_exhausted": None})
 def publish_manifest(dossier_id: str) -> None:
-    steps.publish_manifest(workspace(), dossier_id)
+    """Sent whenever a document ends; only the last one writes the final manifest.
+
+    Each document writes its done/error marker before this runs, so of two
+    documents ending together at least the later one sees both finished.
+    Checking first keeps a dossier of N documents at N listings, not N full reads.
+    """
+    if steps.dossier_finished(workspace(), dossier_id):
+        steps.publish_manifest(workspace(), dossier_id)
 
 
 @dramatiq.actor(max_retries=SETTINGS.max_retries, min_backoff=SETTINGS.retry_min_backoff_ms)

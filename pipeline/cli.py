@@ -113,14 +113,16 @@ def ingest(files: tuple[Path, ...], dossier_id: str, wait: bool, timeout: int, a
             actors.split_source.send(dossier_id, item.document_id)
         received.append(item)
         if not as_json:
-            state = "refused" if item.problem else "already stored" if item.already_stored else f"{item.pages} pages queued"
+            state = "refused" if item.problem else "already stored" if item.already_stored else f"{item.pages} page(s) queued"
             out.print(f"{path.name}: {state}" + (f" ({item.problem})" if item.problem else ""))
     for problem in refused:
         if not as_json and problem["reason"] == "no such file":
             err.print(f"[red]{problem['file']}: no such file[/]")
     manifest = steps.publish_manifest(ws, dossier_id)
     if wait:
-        manifest = wait_for(ws, dossier_id, timeout, show_progress=not as_json and err.is_terminal)
+        queued = [item for item in received if not item.problem and not item.already_stored]
+        manifest = wait_for(ws, dossier_id, [item.document_id for item in queued], sum(i.pages for i in queued),
+                            timeout, show_progress=not as_json and err.is_terminal)
     code = STATUS_EXIT[manifest["status"]] if wait else (EXIT_REVIEW if refused else EXIT_OK)
     if as_json:
         emit_json({"dossier_id": dossier_id, "status": manifest["status"], "refused": refused,
@@ -130,39 +132,41 @@ def ingest(files: tuple[Path, ...], dossier_id: str, wait: bool, timeout: int, a
     sys.exit(code)
 
 
-def wait_for(ws, dossier_id: str, timeout: int, show_progress: bool) -> dict:
-    """Poll the staging state and the manifest until the dossier is finished or time is up."""
-    from pipeline import steps
+def wait_for(ws, dossier_id: str, documents: list[str], pages: int, timeout: int, show_progress: bool) -> dict:
+    """Follow the dossier until its manifest is final or time is up.
 
+    One listing and one small read a poll, whatever the dossier's size, so
+    waiting never competes with the workers for the S3 server.
+    """
     deadline = time.monotonic() + timeout
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, disable=not show_progress, transient=True) as progress:
-        task = progress.add_task(f"{dossier_id}: pages read", total=None)
+        task = progress.add_task(f"{dossier_id}: pages read", total=pages)
         while True:
-            documents = steps.read_dossier(ws, dossier_id)
-            total = sum(d.page_count or d.source.get("pages", 0) for d in documents if not d.error)
-            progress.update(task, total=total, completed=sum(d.pages_read for d in documents))
+            read = sum(1 for key in ws.staging.keys(keys.staging_prefix(dossier_id))
+                       if key.endswith(".ocr.json") and key.split("/")[1] in documents)
+            progress.update(task, completed=read)
             manifest = ws.records.get_json_or_none(keys.manifest_key(dossier_id)) or {"status": "processing"}
             if manifest["status"] != "processing" or time.monotonic() > deadline:
                 return manifest
-            time.sleep(0.3)
+            time.sleep(0.5)
 
 
 def show_manifest(manifest: dict, settings: Settings) -> None:
     colour = {"complete": "green", "needs_review": "yellow", "failed": "red"}.get(manifest["status"], "blue")
     out.print(f"Dossier [bold]{manifest.get('dossier_id', '')}[/]: [{colour}]{manifest['status']}[/]")
-    table = Table("document", "type", "pages", "bytes", "key", "source")
-    for column in table.columns:
-        column.overflow = "fold"
+    table = Table("source file", "document", "type", "pages", "bytes")
     for doc in manifest.get("documents", []):
-        table.add_row(doc["document_id"], doc["doc_type"], str(doc["page_count"]), f"{doc['bytes']:,}",
-                      doc["pdf_key"], doc["source"]["name"])
+        table.add_row(doc["source"]["name"], doc["document_id"], doc["doc_type"], str(doc["page_count"]),
+                      f"{doc['bytes']:,}")
     out.print(table)
     for reason in manifest.get("reasons", []):
         page = f" page {reason['page'] + 1}" if reason.get("page") is not None else ""
         out.print(f"[yellow]refused[/] {reason.get('file') or reason['document_id']}{page}: {reason['reason']}. {reason['hint']}")
-    out.print(f"Fetch it: sohoa fetch {manifest.get('dossier_id', '')} --out DIR   "
-              f"(or any S3 client: s3://{settings.bucket}/{manifest.get('dossier_id', '')}/ at http://{settings.s3_address})")
+    dossier_id = manifest.get("dossier_id", "")
+    out.print(f"Stored as s3://{settings.bucket}/{dossier_id}/ (manifest.json, DOCUMENT.pdf, DOCUMENT.json) "
+              f"on http://{settings.s3_address}")
+    out.print(f"Fetch it: sohoa fetch {dossier_id} --out DIR, or with any S3 client")
 
 
 @main.command()

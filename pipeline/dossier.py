@@ -13,7 +13,8 @@ pick a stage up from here):
     {dossier_id}/{document_id}/source.json      name, kind, checksum, order
     {dossier_id}/{document_id}/source           the file as received
     {dossier_id}/{document_id}/pages.json       page count, pages refused
-    {dossier_id}/{document_id}/page-0000.png    page image as ingested
+    {dossier_id}/{document_id}/page-0000.page   page image as ingested (JPEG or PNG);
+                                                a one-page JPEG/PNG file is its own page: `source`
     {dossier_id}/{document_id}/page-0000.img    page image for the PDF, straightened
     {dossier_id}/{document_id}/page-0000.ocr.json  OCR result and image encoding
     {dossier_id}/{document_id}/page-0000.layer.pdf tesseract's text layer
@@ -95,5 +96,9 @@ def staging_key(dossier_id: str, doc_id: str, name: str) -> str:
     return f"{dossier_id}/{doc_id}/{name}"
 
 
+def page_name(index: int, suffix: str) -> str:
+    return f"page-{index:04d}.{suffix}"
+
+
 def page_key(dossier_id: str, doc_id: str, index: int, suffix: str) -> str:
-    return f"{dossier_id}/{doc_id}/page-{index:04d}.{suffix}"
+    return staging_key(dossier_id, doc_id, page_name(index, suffix))

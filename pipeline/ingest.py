@@ -8,6 +8,7 @@ and what the person at the counter should do about it.
 
 from __future__ import annotations
 
+import io
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,11 +41,19 @@ class BadInput(ValueError):
 
 @dataclass(frozen=True)
 class SourcePage:
-    """One page image as it came from the source, with the resolution it was scanned at."""
+    """One page as an image file (JPEG, PNG), with the resolution it was scanned at.
+
+    A page that already is a JPEG or PNG (a photo of the page, a scanned PDF's
+    own JPEG) keeps its bytes: re-encoding a 300 dpi page costs more than
+    reading it, and would add a generation of loss.
+    """
 
     index: int
-    image: Image.Image
+    data: bytes
     dpi: int
+
+    def image(self) -> Image.Image:
+        return _page_mode(Image.open(io.BytesIO(self.data)))
 
 
 def file_kind(path: Path) -> str:
@@ -62,14 +71,36 @@ def file_kind(path: Path) -> str:
     )
 
 
-def count_pages(path: Path, max_pixels: int) -> int:
-    """Open the file far enough to know it is usable, and count its pages."""
+@dataclass(frozen=True)
+class Inspection:
+    """What the counter learns about a file before it is queued."""
+
+    format: str
+    pages: int
+    page_is_file: bool  # a single JPEG or PNG page: the file itself is the page image
+    dpi: int
+
+
+def inspect(path: Path, dpi: int, max_pixels: int) -> Inspection:
+    """Open the file far enough to know it is usable and count its pages.
+
+    A single-page image is decoded whole, so a truncated photo is refused at
+    the counter, while the citizen is still there, not later by a worker.
+    """
     kind = file_kind(path)
     if kind == "pdf":
         with _open_pdf(path) as pdf:
-            return len(pdf.pages)
+            return Inspection(kind, len(pdf.pages), False, dpi)
     with _open_image(path, max_pixels) as image:
-        return getattr(image, "n_frames", 1)
+        frames = getattr(image, "n_frames", 1)
+        if frames > 1:
+            return Inspection(kind, frames, False, _image_dpi(image, dpi))
+        try:
+            image.load()
+        except (OSError, ValueError) as exc:
+            raise BadInput(path.name, f"the image data is damaged ({exc})", "Scan this page again.", 0) from None
+        whole = kind in ("jpeg", "png") and image.mode in ("1", "L", "RGB")
+        return Inspection(kind, 1, whole, _image_dpi(image, dpi))
 
 
 def read_pages(path: Path, dpi: int, max_pixels: int) -> Iterator[SourcePage | BadInput]:
@@ -82,11 +113,17 @@ def read_pages(path: Path, dpi: int, max_pixels: int) -> Iterator[SourcePage | B
         yield from _pdf_pages(path, dpi, max_pixels)
         return
     with _open_image(path, max_pixels) as image:
-        for index in range(getattr(image, "n_frames", 1)):
+        frames = getattr(image, "n_frames", 1)
+        for index in range(frames):
             try:
                 image.seek(index)
                 _check_size(path, image.size, max_pixels, index)
-                yield SourcePage(index, _page_mode(image.copy()), _image_dpi(image, dpi))
+                image.load()  # decoding is the check that the data is whole
+                page_dpi = _image_dpi(image, dpi)
+                if frames == 1 and image.format in ("JPEG", "PNG") and image.mode in ("1", "L", "RGB"):
+                    yield SourcePage(index, path.read_bytes(), page_dpi)
+                else:
+                    yield SourcePage(index, _png(_page_mode(image.copy())), page_dpi)
             except BadInput as problem:
                 yield problem
             except (OSError, ValueError) as exc:
@@ -141,6 +178,12 @@ def _check_size(path: Path, size: tuple[int, int], max_pixels: int, page: int | 
                        "Scan the page again.", page)
 
 
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)  # fast: staging is short-lived
+    return buffer.getvalue()
+
+
 def _page_mode(image: Image.Image) -> Image.Image:
     """Bi-level, grey or RGB: the three kinds of page the rest of the pipeline knows."""
     if image.mode in ("1", "L", "RGB"):
@@ -173,8 +216,14 @@ def _pdf_page(path: Path, page: pikepdf.Page, index: int, dpi: int, max_pixels: 
     if scanned is not None:
         _check_size(path, (int(scanned.Width), int(scanned.Height)), max_pixels, index)
         try:
-            image = _page_mode(pikepdf.PdfImage(scanned).as_pil_image())
-            return SourcePage(index, image, max(50, round(image.width / width_in)))
+            page_dpi = max(50, round(int(scanned.Width) / width_in))
+            if scanned.get("/Filter") == pikepdf.Name.DCTDecode and scanned.get("/ColorSpace") in (
+                pikepdf.Name.DeviceGray, pikepdf.Name.DeviceRGB
+            ):
+                data = scanned.read_raw_bytes()  # the stream is a JPEG file: keep it as is
+                Image.open(io.BytesIO(data)).load()
+                return SourcePage(index, data, page_dpi)
+            return SourcePage(index, _png(_page_mode(pikepdf.PdfImage(scanned).as_pil_image())), page_dpi)
         except (pikepdf.PdfError, NotImplementedError, OSError, ValueError):
             pass  # an image filter Pillow cannot decode: let poppler render the page
     _check_size(path, (int(width_in * dpi), int(height_in * dpi)), max_pixels, index)
@@ -183,7 +232,7 @@ def _pdf_page(path: Path, page: pikepdf.Page, index: int, dpi: int, max_pixels: 
     except Exception as exc:  # pdf2image raises several types for one cause: poppler failed
         raise BadInput(path.name, f"the page cannot be rendered ({exc})",
                        "Scan the paper original of this page again.", index) from None
-    return SourcePage(index, _page_mode(image), dpi)
+    return SourcePage(index, _png(_page_mode(image)), dpi)
 
 
 def _single_image(page: pikepdf.Page, aspect: float) -> pikepdf.Object | None:

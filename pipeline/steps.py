@@ -19,11 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
-
 from pipeline import dossier as keys
 from pipeline.assemble import PageImage, build_pdf, encode_page_image
-from pipeline.ingest import BadInput, SourcePage, count_pages, file_kind, read_pages
+from pipeline.ingest import BadInput, Inspection, SourcePage, inspect, read_pages
 from pipeline.ocr import OcrEngine, Tesseract
 from pipeline.preprocess import deskew
 from pipeline.record import DocumentState, document_record, manifest, now
@@ -74,25 +72,33 @@ def receive_file(ws: Workspace, dossier_id: str, path: Path, source_kind: str = 
         return Received(doc_id, path.name, previous.get("pages", 0), already_stored=True)
     ws.staging.delete_prefix(keys.staging_prefix(dossier_id, doc_id))
     try:
-        kind, pages, problem = file_kind(path), count_pages(path, ws.settings.max_page_pixels), None
+        found, problem = inspect(path, ws.settings.dpi, ws.settings.max_page_pixels), None
     except BadInput as exc:
-        kind, pages, problem = "unknown", 0, exc
+        found, problem = Inspection("unknown", 0, False, ws.settings.dpi), exc
     ws.staging.upload(keys.staging_key(dossier_id, doc_id, "source"), str(path), "application/octet-stream")
     source = {
-        "name": path.name, "kind": source_kind, "format": kind, "sha256": digest,
-        "bytes": path.stat().st_size, "pages": pages,
-        "order": previous["order"] if previous else time.time_ns(),
+        "name": path.name, "kind": source_kind, "format": found.format, "sha256": digest,
+        "bytes": path.stat().st_size, "pages": found.pages, "page_is_file": found.page_is_file,
+        "dpi": found.dpi, "order": previous["order"] if previous else time.time_ns(),
     }
     ws.staging.put_json(source_key, source)
     if problem:
         record_failure(ws, dossier_id, doc_id, "ingest", problem.as_dict())
-    log.info("dossier %s: received document %s (%d pages)", dossier_id, doc_id, pages)
-    return Received(doc_id, path.name, pages, problem)
+    log.info("dossier %s: received document %s (%d pages)", dossier_id, doc_id, found.pages)
+    return Received(doc_id, path.name, found.pages, problem)
 
 
 def split_source(ws: Workspace, dossier_id: str, doc_id: str) -> list[int]:
-    """Rasterise the file into page images in staging; returns the pages to OCR."""
+    """Put the file's pages in staging as images; returns the pages to OCR.
+
+    A file that is one JPEG or PNG page is its own page image: nothing is
+    downloaded or copied.
+    """
     source = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "source.json"))
+    if source["page_is_file"]:
+        pages = [{"object": "source", "source_page": 0, "dpi": source["dpi"]}]
+        ws.staging.put_json(keys.staging_key(dossier_id, doc_id, "pages.json"), {"pages": pages, "problems": []})
+        return [0]
     pages, problems = [], []
     with tempfile.TemporaryDirectory(prefix="sohoa-split-") as tmp:
         local = Path(tmp) / source["name"]
@@ -102,8 +108,9 @@ def split_source(ws: Workspace, dossier_id: str, doc_id: str) -> list[int]:
                 if isinstance(item, BadInput):
                     problems.append(item.as_dict())
                     continue
-                _stage_page(ws, dossier_id, doc_id, len(pages), item)
-                pages.append({"source_page": item.index, "dpi": item.dpi})
+                name = keys.page_name(len(pages), "page")
+                ws.staging.put(keys.staging_key(dossier_id, doc_id, name), item.data, "application/octet-stream")
+                pages.append({"object": name, "source_page": item.index, "dpi": item.dpi})
         except BadInput as exc:
             record_failure(ws, dossier_id, doc_id, "ingest", exc.as_dict())
             return []
@@ -117,18 +124,12 @@ def split_source(ws: Workspace, dossier_id: str, doc_id: str) -> list[int]:
     return list(range(len(pages)))
 
 
-def _stage_page(ws: Workspace, dossier_id: str, doc_id: str, index: int, page: SourcePage) -> None:
-    buffer = io.BytesIO()
-    page.image.save(buffer, "PNG", dpi=(page.dpi, page.dpi), compress_level=1)
-    ws.staging.put(keys.page_key(dossier_id, doc_id, index, "png"), buffer.getvalue(), "image/png")
-
-
 def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> bool:
     """Straighten and read one page; returns True when it was the document's last page to be read."""
     plan = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "pages.json"))
     entry = plan["pages"][index]
-    image = Image.open(io.BytesIO(ws.staging.get(keys.page_key(dossier_id, doc_id, index, "png"))))
-    image.load()
+    data = ws.staging.get(keys.staging_key(dossier_id, doc_id, entry["object"]))
+    image = SourcePage(index, data, entry["dpi"]).image()
     started = time.perf_counter()
     straight = deskew(image)
     text = ws.engine.recognize(straight.image, entry["dpi"])
@@ -185,27 +186,35 @@ def record_failure(ws: Workspace, dossier_id: str, doc_id: str, stage: str, prob
     log.warning("dossier %s document %s failed at %s", dossier_id, doc_id, stage)
 
 
-def read_dossier(ws: Workspace, dossier_id: str) -> list[DocumentState]:
-    """The state of every document of the dossier, from the staging area alone."""
-    documents: dict[str, DocumentState] = {}
-    names: dict[str, list[str]] = {}
+def _listing(ws: Workspace, dossier_id: str) -> dict[str, set[str]]:
+    """The staged object names of each document of the dossier, from one listing."""
+    names: dict[str, set[str]] = {}
     for key in ws.staging.keys(keys.staging_prefix(dossier_id)):
         _, doc_id, name = key.split("/", 2)
-        names.setdefault(doc_id, []).append(name)
-    for doc_id, present in names.items():
-        if "source.json" not in present:
-            continue  # being received right now
+        names.setdefault(doc_id, set()).add(name)
+    return {doc_id: present for doc_id, present in names.items() if "source.json" in present}
+
+
+def read_dossier(ws: Workspace, dossier_id: str) -> list[DocumentState]:
+    """The state of every document of the dossier, from the staging area alone."""
+    documents = []
+    for doc_id, present in _listing(ws, dossier_id).items():
         def load(name: str) -> dict | None:
             return ws.staging.get_json(keys.staging_key(dossier_id, doc_id, name)) if name in present else None
         plan = load("pages.json")
-        documents[doc_id] = DocumentState(
+        documents.append(DocumentState(
             document_id=doc_id, source=load("source.json"),
             page_count=len(plan["pages"]) if plan else None,
             pages_read=sum(1 for name in present if name.endswith(".ocr.json")),
             page_problems=plan["problems"] if plan else [],
             done=load("done.json"), error=load("error.json"),
-        )
-    return sorted(documents.values(), key=lambda d: d.source["order"])
+        ))
+    return sorted(documents, key=lambda d: d.source["order"])
+
+
+def dossier_finished(ws: Workspace, dossier_id: str) -> bool:
+    """True when every document is stored or failed; one listing, no reads."""
+    return all({"done.json", "error.json"} & present for present in _listing(ws, dossier_id).values())
 
 
 def publish_manifest(ws: Workspace, dossier_id: str) -> dict:

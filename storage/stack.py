@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -58,6 +59,19 @@ def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex((LOOPBACK, port)) == 0
+
+
+def free_ports() -> tuple[int, int]:
+    """An S3 port whose next four ports and their gRPC twins (+10000) are free, and a Redis port.
+
+    For a second stack beside the usual one: the tests and the benchmarks.
+    """
+    for _ in range(200):
+        s3 = random.randint(20000, 30000)
+        wanted = [s3 + i for i in range(5)] + [s3 + 10000 + i for i in range(5)] + [s3 + 6]
+        if not any(_port_open(port) for port in wanted):
+            return s3, s3 + 6
+    raise StackError("no free loopback ports for a second stack")
 
 
 def _credentials(settings: Settings) -> dict[str, str]:

@@ -12,7 +12,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,29 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from storage.stack import free_ports
+
 STATE = Path(tempfile.mkdtemp(prefix="sohoa-test-"))
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def _pick_ports() -> tuple[int, int]:
-    """An S3 port whose next four ports and their gRPC twins (+10000) are free, and a Redis port."""
-    for _ in range(200):
-        s3 = random.randint(20000, 30000)
-        wanted = [s3 + i for i in range(5)] + [s3 + 10000 + i for i in range(5)] + [s3 + 6]
-        if all(_free(port) for port in wanted):
-            return s3, s3 + 6
-    raise RuntimeError("no free loopback ports for the test stack")
-
-
-S3_PORT, REDIS_PORT = _pick_ports()
+S3_PORT, REDIS_PORT = free_ports()
 # Set before anything imports pipeline.actors, which reads the settings once.
 os.environ.update(
     SOHOA_STATE_DIR=str(STATE),

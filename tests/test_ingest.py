@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from pipeline.assemble import build_pdf, encode_page_image
-from pipeline.ingest import BadInput, SourcePage, count_pages, read_pages
+from pipeline.ingest import BadInput, SourcePage, inspect, read_pages
 from pipeline.ocr import Tesseract
 from samples.generate import render_page, save_pages
 
@@ -35,12 +35,15 @@ def test_each_format_gives_its_pages_at_their_resolution(tmp_path, pages, name):
     save_pages(pages if many else pages[:1], path, 300)
     items = only_pages(path, dpi=150)
     assert [p.index for p in items] == ([0, 1] if many else [0])
-    assert count_pages(path, MAX_PIXELS) == len(items)
+    found = inspect(path, 150, MAX_PIXELS)
+    assert found.pages == len(items)
+    assert found.dpi == (150 if name.endswith(".pdf") else 300)  # a PDF's resolution is per page
+    assert found.page_is_file == name.endswith((".png", ".jpg"))
     for item in items:
         # The file's own 300 dpi wins over the configured 150: no resampling.
         assert item.dpi == 300
-        assert item.image.size == pages[0].size
-        assert item.image.mode == "L"
+        assert item.image().size == pages[0].size
+        assert item.image().mode == "L"
 
 
 def test_bilevel_tiff_stays_bilevel(tmp_path, pages):
@@ -48,7 +51,7 @@ def test_bilevel_tiff_stays_bilevel(tmp_path, pages):
     bilevel = [p.point(lambda v: 255 if v > 128 else 0).convert("1") for p in pages]
     bilevel[0].save(path, "TIFF", dpi=(300, 300), save_all=True, append_images=bilevel[1:], compression="group4")
     items = only_pages(path)
-    assert [p.image.mode for p in items] == ["1", "1"]
+    assert [p.image().mode for p in items] == ["1", "1"]
 
 
 def test_scanned_pdf_page_image_is_taken_as_is(tmp_path, pages):
@@ -56,7 +59,9 @@ def test_scanned_pdf_page_image_is_taken_as_is(tmp_path, pages):
     save_pages(pages[:1], path, 300)
     (item,) = only_pages(path, dpi=100)
     # Rasterising at the configured 100 dpi would give a third of the pixels.
-    assert item.image.size == pages[0].size and item.dpi == 300
+    assert item.image().size == pages[0].size and item.dpi == 300
+    with pikepdf.open(path) as pdf:  # the very JPEG of the scan, not a re-encoding
+        assert item.data == next(iter(pdf.pages[0].get_images().values())).read_raw_bytes()
 
 
 def test_pdf_with_text_is_rendered_at_configured_dpi(tmp_path, pages):
@@ -66,7 +71,7 @@ def test_pdf_with_text_is_rendered_at_configured_dpi(tmp_path, pages):
     path.write_bytes(build_pdf([(encode_page_image(pages[0], 80), text.text_layer_pdf)], "t", "x/y"))
     (item,) = only_pages(path, dpi=100)
     width_in = pages[0].width / 300
-    assert abs(item.image.width - width_in * 100) <= 2 and item.dpi == 100
+    assert abs(item.image().width - width_in * 100) <= 2 and item.dpi == 100
 
 
 def expect_bad(path, reason_part, page=None, max_pixels=MAX_PIXELS):
@@ -118,6 +123,8 @@ def test_truncated_jpeg(tmp_path, pages):
     items = list(read_pages(path, 300, MAX_PIXELS))
     assert len(items) == 1 and isinstance(items[0], BadInput)
     assert items[0].page == 0 and "damaged" in items[0].reason
+    with pytest.raises(BadInput, match="damaged"):  # refused at the counter already
+        inspect(path, 300, MAX_PIXELS)
 
 
 def test_decompression_bomb(tmp_path):
