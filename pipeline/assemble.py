@@ -2,9 +2,9 @@
 
 Each page is tesseract's invisible text layer with the page image drawn under
 it. pikepdf writes the PDF/A itself (sRGB OutputIntent, XMP with pdfaid 2/B)
-and checks the bytes it wrote with its own allowlist validator, in about
-10 ms a document; Ghostscript's -dPDFA=2 took about 0.2 s and re-encodes the
-images, so it is not used (see README, "Why these parts").
+and checks the bytes it wrote with its own allowlist validator: 25 ms for a
+3-page document here, against 250 ms for Ghostscript's -dPDFA=2 on the same
+pages with the same verdicts (bench/pdfa.py), and one system package fewer.
 """
 
 from __future__ import annotations
@@ -52,31 +52,36 @@ def _image_stream(pdf: pikepdf.Pdf, image: PageImage) -> pikepdf.Stream:
                            BitsPerComponent=8, Filter=Name.DCTDecode)
 
 
-def build_pdf(pages: list[tuple[PageImage, bytes]], title: str, identifier: str) -> bytes:
-    """One PDF/A-2b from (page image, tesseract text-only PDF) pairs, in order.
+def page_pdf(image: PageImage, text_layer: bytes) -> bytes:
+    """One searchable page: the scan drawn under tesseract's invisible text.
 
     The text layer's page size comes from the image size and dpi given to
     tesseract, so drawing the image over the whole page puts it exactly under
-    the invisible words.
+    the words.
     """
+    with pikepdf.open(io.BytesIO(text_layer)) as pdf:
+        page = pdf.pages[0]
+        name = page.add_resource(_image_stream(pdf, image), Name.XObject, prefix="Scan")
+        x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+        draw = f"q {x1 - x0:.4f} 0 0 {y1 - y0:.4f} {x0:.4f} {y0:.4f} cm {name} Do Q\n"
+        page.contents_add(pdf.make_stream(draw.encode()), prepend=True)
+        buffer = io.BytesIO()
+        pdf.save(buffer)
+    return buffer.getvalue()
+
+
+def build_pdf(pages: list[bytes], title: str, identifier: str) -> bytes:
+    """Join searchable pages (from `page_pdf`), in order, into one PDF/A-2b."""
     out = pikepdf.new()
-    layers = []
-    for image, text_layer in pages:
-        layer = pikepdf.open(io.BytesIO(text_layer))
-        layers.append(layer)
-        out.pages.append(layer.pages[0])
-        page = out.pages[-1]
-        name = page.add_resource(_image_stream(out, image), Name.XObject, prefix="Scan")
-        box = [float(v) for v in page.mediabox]
-        width, height = box[2] - box[0], box[3] - box[1]
-        draw = f"q {width:.4f} 0 0 {height:.4f} {box[0]:.4f} {box[1]:.4f} cm {name} Do Q\n"
-        page.contents_add(out.make_stream(draw.encode()), prepend=True)
+    sources = [pikepdf.open(io.BytesIO(page)) for page in pages]
+    for source in sources:
+        out.pages.append(source.pages[0])
     with out.open_metadata(set_pikepdf_as_editor=False) as meta:
         meta["dc:title"] = title
         meta["dc:identifier"] = identifier
         meta["xmp:CreatorTool"] = "sohoa"
     buffer = io.BytesIO()
     pikepdf.pdfa.save(out, buffer, "2b")
-    for layer in layers:
-        layer.close()
+    for source in sources:
+        source.close()
     return buffer.getvalue()

@@ -15,9 +15,8 @@ pick a stage up from here):
     {dossier_id}/{document_id}/pages.json       page count, pages refused
     {dossier_id}/{document_id}/page-0000.page   page image as ingested (JPEG or PNG);
                                                 a one-page JPEG/PNG file is its own page: `source`
-    {dossier_id}/{document_id}/page-0000.img    page image for the PDF, straightened
-    {dossier_id}/{document_id}/page-0000.ocr.json  OCR result and image encoding
-    {dossier_id}/{document_id}/page-0000.layer.pdf tesseract's text layer
+    {dossier_id}/{document_id}/page-0000.pdf    the page straightened, with its text layer
+    {dossier_id}/{document_id}/page-0000.ocr.json  OCR result; written last: the page is read
     {dossier_id}/{document_id}/done.json        the record was published
     {dossier_id}/{document_id}/error.json       the document failed, and why
 """

@@ -65,7 +65,7 @@ def deskew(image: Image.Image) -> Straightened:
     matrix[0, 2] += (new_width - width) / 2
     matrix[1, 2] += (new_height - height) / 2
     white = (255,) * (3 if pixels.ndim == 3 else 1)
-    turned = cv2.warpAffine(pixels, matrix, (new_width, new_height), flags=cv2.INTER_CUBIC, borderValue=white)
+    turned = cv2.warpAffine(pixels, matrix, (new_width, new_height), flags=cv2.INTER_LINEAR, borderValue=white)
     result = Image.fromarray(turned)
     if image.mode == "1":
         result = result.point(lambda v: 255 if v >= 128 else 0).convert("1")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import dossier as keys
-from pipeline.assemble import PageImage, build_pdf, encode_page_image
+from pipeline.assemble import build_pdf, encode_page_image, page_pdf
 from pipeline.ingest import BadInput, Inspection, SourcePage, inspect, read_pages
 from pipeline.ocr import OcrEngine, Tesseract
 from pipeline.preprocess import deskew
@@ -70,7 +70,8 @@ def receive_file(ws: Workspace, dossier_id: str, path: Path, source_kind: str = 
     previous = ws.staging.get_json_or_none(source_key)
     if previous and ws.staging.get_json_or_none(keys.staging_key(dossier_id, doc_id, "done.json")):
         return Received(doc_id, path.name, previous.get("pages", 0), already_stored=True)
-    ws.staging.delete_prefix(keys.staging_prefix(dossier_id, doc_id))
+    if previous:  # handed in before but not finished: start that document afresh
+        ws.staging.delete_prefix(keys.staging_prefix(dossier_id, doc_id))
     try:
         found, problem = inspect(path, ws.settings.dpi, ws.settings.max_page_pixels), None
     except BadInput as exc:
@@ -125,7 +126,7 @@ def split_source(ws: Workspace, dossier_id: str, doc_id: str) -> list[int]:
 
 
 def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> bool:
-    """Straighten and read one page; returns True when it was the document's last page to be read."""
+    """Straighten and read one page into a searchable page PDF; True when it was the document's last."""
     plan = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "pages.json"))
     entry = plan["pages"][index]
     data = ws.staging.get(keys.staging_key(dossier_id, doc_id, entry["object"]))
@@ -133,14 +134,12 @@ def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> boo
     started = time.perf_counter()
     straight = deskew(image)
     text = ws.engine.recognize(straight.image, entry["dpi"])
-    encoded = encode_page_image(straight.image, ws.settings.jpeg_quality)
-    ws.staging.put(keys.page_key(dossier_id, doc_id, index, "img"), encoded.data, "application/octet-stream")
-    ws.staging.put(keys.page_key(dossier_id, doc_id, index, "layer.pdf"), text.text_layer_pdf, "application/pdf")
+    searchable = page_pdf(encode_page_image(straight.image, ws.settings.jpeg_quality), text.text_layer_pdf)
+    ws.staging.put(keys.page_key(dossier_id, doc_id, index, "pdf"), searchable, "application/pdf")
     result = {
         "source_page": entry["source_page"], "dpi": entry["dpi"],
         "skew_corrected_deg": straight.skew_corrected_deg, "mean_confidence": text.mean_confidence,
         "text": text.text, "words": [w.as_dict() for w in text.words],
-        "image": {"codec": encoded.codec, "width": encoded.width, "height": encoded.height, "colour": encoded.colour},
     }
     # Written last: its presence is what says the page is read.
     ws.staging.put_json(keys.page_key(dossier_id, doc_id, index, "ocr.json"), result)
@@ -154,13 +153,10 @@ def assemble_document(ws: Workspace, dossier_id: str, doc_id: str) -> None:
     """Build the document's PDF/A and JSON and store them in the record bucket."""
     source = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "source.json"))
     plan = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "pages.json"))
-    pages, layers = [], []
-    for index in range(len(plan["pages"])):
-        page = ws.staging.get_json(keys.page_key(dossier_id, doc_id, index, "ocr.json"))
-        image = PageImage(ws.staging.get(keys.page_key(dossier_id, doc_id, index, "img")), **page["image"])
-        layers.append((image, ws.staging.get(keys.page_key(dossier_id, doc_id, index, "layer.pdf"))))
-        pages.append(page)
-    pdf = build_pdf(layers, title=f"Hồ sơ {dossier_id}", identifier=f"{dossier_id}/{doc_id}")
+    count = len(plan["pages"])
+    pages = [ws.staging.get_json(keys.page_key(dossier_id, doc_id, i, "ocr.json")) for i in range(count)]
+    searchable = [ws.staging.get(keys.page_key(dossier_id, doc_id, i, "pdf")) for i in range(count)]
+    pdf = build_pdf(searchable, title=f"Hồ sơ {dossier_id}", identifier=f"{dossier_id}/{doc_id}")
     pdf_key, json_key = keys.pdf_key(dossier_id, doc_id), keys.record_key(dossier_id, doc_id)
     digest = hashlib.sha256(pdf).hexdigest()
     record = document_record(

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from pipeline.assemble import build_pdf, encode_page_image
+from pipeline.assemble import build_pdf, encode_page_image, page_pdf
 from pipeline.ocr import Tesseract
 from pipeline.preprocess import deskew
 from samples.generate import render_page
@@ -29,14 +29,14 @@ def ocr_pages():
 
 def test_grey_colour_and_bilevel_pages_make_a_valid_pdfa(tmp_path, ocr_pages):
     (grey, first), (second_image, second) = ocr_pages
-    layers = [
-        (encode_page_image(grey, 85), first.text_layer_pdf),
-        (encode_page_image(second_image.convert("RGB"), 85), second.text_layer_pdf),
-        (encode_page_image(second_image.point(lambda v: 255 if v > 140 else 0).convert("1"), 85),
-         second.text_layer_pdf),
+    pages = [
+        page_pdf(encode_page_image(grey, 85), first.text_layer_pdf),
+        page_pdf(encode_page_image(second_image.convert("RGB"), 85), second.text_layer_pdf),
+        page_pdf(encode_page_image(second_image.point(lambda v: 255 if v > 140 else 0).convert("1"), 85),
+                 second.text_layer_pdf),
     ]
     path = tmp_path / "doc.pdf"
-    path.write_bytes(build_pdf(layers, title="Hồ sơ 000.00.22.H26-250305-0001",
+    path.write_bytes(build_pdf(pages, title="Hồ sơ 000.00.22.H26-250305-0001",
                                identifier="000.00.22.H26-250305-0001/doc-1"))
     text = check_pdfa(path, 3, "000.00.22.H26-250305-0001")
     assert text.count("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM") == 3
@@ -47,7 +47,7 @@ def test_words_are_placed_on_the_image(tmp_path, ocr_pages):
     """pdftotext -bbox puts each word where tesseract saw it on the page image."""
     image, page = ocr_pages[0]
     path = tmp_path / "one.pdf"
-    path.write_bytes(build_pdf([(encode_page_image(image, 85), page.text_layer_pdf)], "t", "d/x"))
+    path.write_bytes(build_pdf([page_pdf(encode_page_image(image, 85), page.text_layer_pdf)], "t", "d/x"))
     html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
     found = [w for w in ET.fromstring(html).iter("{http://www.w3.org/1999/xhtml}word") if w.text == "CỘNG"]
     assert found

@@ -8,7 +8,7 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from pipeline.assemble import build_pdf, encode_page_image
+from pipeline.assemble import build_pdf, encode_page_image, page_pdf
 from pipeline.ingest import BadInput, SourcePage, inspect, read_pages
 from pipeline.ocr import Tesseract
 from samples.generate import render_page, save_pages
@@ -68,7 +68,7 @@ def test_pdf_with_text_is_rendered_at_configured_dpi(tmp_path, pages):
     """A searchable PDF (here: one of our own) is rendered by poppler, not picked apart."""
     text = Tesseract(["vie"], 4).recognize(pages[0], 300)
     path = tmp_path / "searchable.pdf"
-    path.write_bytes(build_pdf([(encode_page_image(pages[0], 80), text.text_layer_pdf)], "t", "x/y"))
+    path.write_bytes(build_pdf([page_pdf(encode_page_image(pages[0], 80), text.text_layer_pdf)], "t", "x/y"))
     (item,) = only_pages(path, dpi=100)
     width_in = pages[0].width / 300
     assert abs(item.image().width - width_in * 100) <= 2 and item.dpi == 100

@@ -166,7 +166,7 @@ def test_a_step_that_keeps_failing_ends_as_a_visible_failure(workers, workspace,
     from pipeline import actors
 
     files, _ = good_files
-    received = steps.receive_file(workspace, dossier_id, files[2])
+    received = steps.receive_file(workspace, dossier_id, files[1])  # a TIFF: split_source reads the file
     workspace.staging.minio.remove_object(workspace.staging.name, keys.staging_key(dossier_id, received.document_id, "source"))
     actors.split_source.send(dossier_id, received.document_id)
     deadline = time.monotonic() + 60
@@ -178,5 +178,5 @@ def test_a_step_that_keeps_failing_ends_as_a_visible_failure(workers, workspace,
         time.sleep(0.3)
     assert manifest and manifest["status"] == "failed", manifest
     (reason,) = manifest["reasons"]
-    assert reason["stage"] == "split_source" and reason["file"] == files[2].name
+    assert reason["stage"] == "split_source" and reason["file"] == files[1].name
     assert "gave up after 3 attempts" in reason["reason"] and "NoSuchKey" in reason["reason"]
