@@ -23,7 +23,7 @@ from pipeline import dossier as keys
 from pipeline.assemble import build_pdf, encode_page_image, page_pdf
 from pipeline.ingest import BadInput, Inspection, SourcePage, inspect, read_pages
 from pipeline.ocr import OcrEngine, Tesseract
-from pipeline.preprocess import deskew
+from pipeline.preprocess import binarize, deskew
 from pipeline.record import DocumentState, document_record, manifest, now
 from pipeline.settings import Settings
 from storage.s3 import Bucket, buckets
@@ -133,7 +133,7 @@ def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> boo
     image = SourcePage(index, data, entry["dpi"]).image()
     started = time.perf_counter()
     straight = deskew(image)
-    text = ws.engine.recognize(straight.image, entry["dpi"])
+    text = ws.engine.recognize(binarize(straight.image), entry["dpi"])
     searchable = page_pdf(encode_page_image(straight.image, ws.settings.jpeg_quality), text.text_layer_pdf)
     ws.staging.put(keys.page_key(dossier_id, doc_id, index, "pdf"), searchable, "application/pdf")
     result = {

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.preprocess import deskew, estimate_skew
+from pipeline.ocr import Tesseract
+from pipeline.preprocess import binarize, deskew, estimate_skew
 from samples.generate import render_page
+from tests.checks import cer
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +39,12 @@ def test_straight_page_is_left_alone(straight_page):
 def test_blank_page_is_not_turned():
     blank = Image.new("L", (2480, 3508), 250)
     assert deskew(blank).skew_corrected_deg == 0.0
+
+
+def test_binarized_page_reads_as_well_as_the_grey_one():
+    """OCR sees the black-and-white page; it must lose nothing against tesseract's own thresholding."""
+    image, truth = render_page(random.Random(12), 300, 0.0)
+    engine = Tesseract(["vie"], 4)
+    black_white = binarize(image)
+    assert black_white.mode == "1" and black_white.size == image.size
+    assert cer(engine.recognize(black_white, 300).text, truth) <= cer(engine.recognize(image, 300).text, truth) + 0.002
