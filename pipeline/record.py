@@ -64,7 +64,7 @@ def document_record(
             {
                 "index": index,
                 "source": {"kind": source["kind"], "name": source["name"], "page": page["source_page"]},
-                "rotation_applied": 0,
+                "rotation_applied": page["rotation_applied"],
                 "skew_corrected_deg": page["skew_corrected_deg"],
                 "ocr_mean_confidence": page["mean_confidence"],
                 "text": page["text"],

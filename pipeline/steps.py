@@ -23,7 +23,7 @@ from pipeline import dossier as keys
 from pipeline.assemble import build_pdf, encode_page_image, page_pdf
 from pipeline.ingest import BadInput, Inspection, SourcePage, inspect, read_pages
 from pipeline.ocr import OcrEngine, Tesseract
-from pipeline.preprocess import binarize, deskew
+from pipeline.preprocess import binarize, straighten
 from pipeline.record import DocumentState, document_record, manifest, now
 from pipeline.settings import Settings
 from storage.s3 import Bucket, buckets
@@ -132,13 +132,14 @@ def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> boo
     data = ws.staging.get(keys.staging_key(dossier_id, doc_id, entry["object"]))
     image = SourcePage(index, data, entry["dpi"]).image()
     started = time.perf_counter()
-    straight = deskew(image)
+    straight = straighten(image)
     text = ws.engine.recognize(binarize(straight.image), entry["dpi"])
     searchable = page_pdf(encode_page_image(straight.image, ws.settings.jpeg_quality), text.text_layer_pdf)
     ws.staging.put(keys.page_key(dossier_id, doc_id, index, "pdf"), searchable, "application/pdf")
     result = {
         "source_page": entry["source_page"], "dpi": entry["dpi"],
-        "skew_corrected_deg": straight.skew_corrected_deg, "mean_confidence": text.mean_confidence,
+        "rotation_applied": straight.rotation_applied, "skew_corrected_deg": straight.skew_corrected_deg,
+        "mean_confidence": text.mean_confidence,
         "text": text.text, "words": [w.as_dict() for w in text.words],
     }
     # Written last: its presence is what says the page is read.

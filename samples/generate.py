@@ -116,12 +116,15 @@ def page_lines(rng: random.Random, person: Person, title: str, form: str) -> lis
 
 
 def render_page(
-    rng: random.Random, dpi: int = 300, skew_deg: float = 0.0, noise: float = 6.0
+    rng: random.Random, dpi: int = 300, skew_deg: float = 0.0, noise: float = 6.0, max_lines: int | None = None
 ) -> tuple[Image.Image, str]:
     """One A4 page in greyscale, lightly degraded like a counter scan."""
     person = fake_person(rng)
     title, form = rng.choice(FORMS)
     lines = page_lines(rng, person, title, form)
+    if max_lines is not None:  # a sparse page: a cover sheet, a short letter
+        printed = [i for i, (style, _) in enumerate(lines) if style != "gap"]
+        lines = lines[: printed[min(max_lines, len(printed)) - 1] + 1]
     width, height = int(8.27 * dpi), int(11.69 * dpi)
     page = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(page)

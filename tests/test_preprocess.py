@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from pipeline.ocr import Tesseract
-from pipeline.preprocess import binarize, deskew, estimate_skew
+from pipeline.preprocess import binarize, deskew, estimate_skew, straighten
 from samples.generate import render_page
 from tests.checks import cer
 
@@ -48,3 +48,21 @@ def test_binarized_page_reads_as_well_as_the_grey_one():
     black_white = binarize(image)
     assert black_white.mode == "1" and black_white.size == image.size
     assert cer(engine.recognize(black_white, 300).text, truth) <= cer(engine.recognize(image, 300).text, truth) + 0.002
+
+
+@pytest.mark.parametrize("lines", [None, 5, 2, 1])
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_pages_turned_any_way_come_back_upright(rotation, lines):
+    """Full pages are told from their ink; pages of one or two lines need tesseract's OSD."""
+    image, _ = render_page(random.Random(31 + (lines or 0)), 300, 2.0, max_lines=lines)
+    turned = image.rotate(rotation, expand=True, fillcolor=255)  # counter-clockwise
+    result = straighten(turned)
+    assert result.rotation_applied == rotation
+    assert abs(result.skew_corrected_deg - 2.0) < 0.3
+    assert abs(result.image.width - image.width) < 0.1 * image.width  # upright again, not sideways
+
+
+@pytest.mark.parametrize("angle", [-15.0, 15.0])
+def test_deskew_reaches_fifteen_degrees(straight_page, angle):
+    turned = straight_page.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=255)
+    assert abs(deskew(turned).skew_corrected_deg - angle) < 0.3
