@@ -160,6 +160,8 @@ def show_manifest(manifest: dict, settings: Settings) -> None:
         table.add_row(doc["source"]["name"], doc["document_id"], doc["doc_type"], str(doc["page_count"]),
                       f"{doc['bytes']:,}")
     out.print(table)
+    for warning in manifest.get("warnings", []):
+        out.print(f"[yellow]check[/] {warning['file']} page {warning['page'] + 1}: {warning['message']}")
     for reason in manifest.get("reasons", []):
         page = f" page {reason['page'] + 1}" if reason.get("page") is not None else ""
         out.print(f"[yellow]refused[/] {reason.get('file') or reason['document_id']}{page}: {reason['reason']}. {reason['hint']}")

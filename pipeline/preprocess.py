@@ -83,7 +83,7 @@ def ink_above_minus_below(ink: np.ndarray) -> tuple[float, int]:
         above += profile[: core[0]].sum()
         below += profile[core[-1] + 1:].sum()
         lines += 1
-    return (above - below) / (above + below + 1e-9), lines
+    return float((above - below) / (above + below + 1e-9)), lines
 
 
 def upside_down(image: Image.Image) -> bool:
@@ -110,7 +110,7 @@ def straighten(image: Image.Image) -> Straightened:
     level = deskew(image)
     turned = upside_down(level.image)
     page = level.image.transpose(Image.Transpose.ROTATE_180) if turned else level.image
-    return Straightened(page, level.skew_corrected_deg, 90 * quarter + 180 * turned)
+    return Straightened(page, level.skew_corrected_deg, 90 * int(quarter) + 180 * int(turned))
 
 
 def estimate_skew(grey: np.ndarray) -> float:

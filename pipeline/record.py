@@ -39,6 +39,7 @@ class DocumentState:
     page_count: int | None = None
     pages_read: int = 0
     page_problems: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)  # quality warnings of its pages; never block
     done: dict | None = None
     error: dict | None = None
 
@@ -67,6 +68,7 @@ def document_record(
                 "rotation_applied": page["rotation_applied"],
                 "skew_corrected_deg": page["skew_corrected_deg"],
                 "ocr_mean_confidence": page["mean_confidence"],
+                "warnings": page["warnings"],
                 "text": page["text"],
                 "words": page["words"],
             }
@@ -118,6 +120,7 @@ def manifest(dossier_id: str, documents: list[DocumentState], updated_at: str) -
             for d in ordered
             if d.done
         ],
+        "warnings": [dict(w, document_id=d.document_id, file=d.source["name"]) for d in ordered for w in d.warnings],
         "updated_at": updated_at,
         "pipeline_version": pipeline_version(),
     }

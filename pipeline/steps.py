@@ -24,6 +24,7 @@ from pipeline.assemble import build_pdf, encode_page_image, page_pdf
 from pipeline.ingest import BadInput, Inspection, SourcePage, inspect, read_pages
 from pipeline.ocr import OcrEngine, Tesseract
 from pipeline.preprocess import binarize, straighten
+from pipeline.quality import quality_warnings
 from pipeline.record import DocumentState, document_record, manifest, now
 from pipeline.settings import Settings
 from storage.s3 import Bucket, buckets
@@ -132,6 +133,7 @@ def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> boo
     data = ws.staging.get(keys.staging_key(dossier_id, doc_id, entry["object"]))
     image = SourcePage(index, data, entry["dpi"]).image()
     started = time.perf_counter()
+    warnings = quality_warnings(image, entry["dpi"])
     straight = straighten(image)
     text = ws.engine.recognize(binarize(straight.image), entry["dpi"])
     searchable = page_pdf(encode_page_image(straight.image, ws.settings.jpeg_quality), text.text_layer_pdf)
@@ -139,7 +141,7 @@ def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> boo
     result = {
         "source_page": entry["source_page"], "dpi": entry["dpi"],
         "rotation_applied": straight.rotation_applied, "skew_corrected_deg": straight.skew_corrected_deg,
-        "mean_confidence": text.mean_confidence,
+        "mean_confidence": text.mean_confidence, "warnings": warnings,
         "text": text.text, "words": [w.as_dict() for w in text.words],
     }
     # Written last: its presence is what says the page is read.
@@ -169,7 +171,8 @@ def assemble_document(ws: Workspace, dossier_id: str, doc_id: str) -> None:
     ws.records.put(pdf_key, pdf, "application/pdf", metadata)
     ws.records.put_json(json_key, record, metadata)
     done = {"doc_type": record["doc_type"], "page_count": len(pages), "pdf_key": pdf_key,
-            "json_key": json_key, "sha256": digest, "bytes": len(pdf)}
+            "json_key": json_key, "sha256": digest, "bytes": len(pdf),
+            "warnings": [dict(w, page=p["source_page"]) for p in pages for w in p["warnings"]]}
     ws.staging.put_json(keys.staging_key(dossier_id, doc_id, "done.json"), done)
     log.info("dossier %s document %s: stored, %d pages, %d bytes", dossier_id, doc_id, len(pages), len(pdf))
 
@@ -198,13 +201,13 @@ def read_dossier(ws: Workspace, dossier_id: str) -> list[DocumentState]:
     for doc_id, present in _listing(ws, dossier_id).items():
         def load(name: str) -> dict | None:
             return ws.staging.get_json(keys.staging_key(dossier_id, doc_id, name)) if name in present else None
-        plan = load("pages.json")
+        plan, done = load("pages.json"), load("done.json")
         documents.append(DocumentState(
             document_id=doc_id, source=load("source.json"),
             page_count=len(plan["pages"]) if plan else None,
             pages_read=sum(1 for name in present if name.endswith(".ocr.json")),
             page_problems=plan["problems"] if plan else [],
-            done=load("done.json"), error=load("error.json"),
+            done=done, error=load("error.json"), warnings=done["warnings"] if done else [],
         ))
     return sorted(documents, key=lambda d: d.source["order"])
 

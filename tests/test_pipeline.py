@@ -10,7 +10,7 @@ import time
 import pikepdf
 import pytest
 from minio import Minio
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from pipeline import dossier as keys
 from pipeline import steps
@@ -180,3 +180,22 @@ def test_a_step_that_keeps_failing_ends_as_a_visible_failure(workers, workspace,
     (reason,) = manifest["reasons"]
     assert reason["stage"] == "split_source" and reason["file"] == files[1].name
     assert "gave up after 3 attempts" in reason["reason"] and "NoSuchKey" in reason["reason"]
+
+
+def test_sideways_and_blurred_pages_are_stored_upright_with_warnings(workers, workspace, dossier_id, page_images,
+                                                                      tmp_path):
+    image, truth = page_images[0]
+    sideways = tmp_path / "xoay.png"
+    image.rotate(90, expand=True, fillcolor=255).save(sideways, dpi=(300, 300))
+    blurred = tmp_path / "mo.jpg"
+    image.filter(ImageFilter.GaussianBlur(2.5)).save(blurred, dpi=(300, 300), quality=85)
+    result, answer = ingest(dossier_id, sideways, blurred)
+    assert result.returncode == 0, result.stderr  # warnings never block a dossier
+    manifest = answer["manifest"]
+    assert manifest["status"] == "complete"
+    assert [(w["file"], w["page"], w["code"]) for w in manifest["warnings"]] == [("mo.jpg", 0, "blurred")]
+    upright = workspace.records.get_json(manifest["documents"][0]["json_key"])
+    assert upright["pages"][0]["rotation_applied"] == 90 and upright["pages"][0]["warnings"] == []
+    assert cer(upright["pages"][0]["text"], truth) < 0.03
+    soft = workspace.records.get_json(manifest["documents"][1]["json_key"])
+    assert soft["pages"][0]["warnings"][0]["code"] == "blurred"

@@ -66,3 +66,8 @@ def test_pages_turned_any_way_come_back_upright(rotation, lines):
 def test_deskew_reaches_fifteen_degrees(straight_page, angle):
     turned = straight_page.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=255)
     assert abs(deskew(turned).skew_corrected_deg - angle) < 0.3
+
+
+def test_results_are_plain_python_values_for_json(straight_page):
+    result = straighten(straight_page.rotate(180, expand=True, fillcolor=255))
+    assert type(result.rotation_applied) is int and type(result.skew_corrected_deg) is float
