@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import dossier as keys
-from pipeline.assemble import build_pdf, encode_page_image, page_pdf
+from pipeline.assemble import build_pdf, encode_page_image, page_pdf, stored_form
 from pipeline.ingest import BadInput, Inspection, SourcePage, inspect, read_pages
 from pipeline.ocr import OcrEngine, Tesseract
 from pipeline.preprocess import binarize, straighten
@@ -136,7 +136,8 @@ def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> boo
     warnings = quality_warnings(image, entry["dpi"])
     straight = straighten(image)
     text = ws.engine.recognize(binarize(straight.image), entry["dpi"])
-    searchable = page_pdf(encode_page_image(straight.image, ws.settings.jpeg_quality), text.text_layer_pdf)
+    stored = encode_page_image(stored_form(straight.image), ws.settings.jpeg_quality)
+    searchable = page_pdf(stored, text.text_layer_pdf)
     ws.staging.put(keys.page_key(dossier_id, doc_id, index, "pdf"), searchable, "application/pdf")
     result = {
         "source_page": entry["source_page"], "dpi": entry["dpi"],
