@@ -11,6 +11,7 @@ fonts-liberation 1.x) would silently render boxes and poison every OCR figure.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import random
 import unicodedata
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from fontTools.ttLib import TTFont
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/liberation2"),
@@ -87,7 +88,8 @@ def font_path(names: tuple[str, ...]) -> Path:
 
 def assert_glyphs(path: Path, text: str) -> None:
     """Fail loudly if the font lacks a glyph for any character of the page."""
-    cmap = TTFont(path, lazy=True).getBestCmap()
+    with TTFont(path, lazy=True) as font:
+        cmap = font.getBestCmap()
     missing = sorted({c for c in unicodedata.normalize("NFC", text) if not c.isspace() and ord(c) not in cmap})
     if missing:
         raise ValueError(f"{path.name} has no glyph for {''.join(missing)!r}")
@@ -158,6 +160,42 @@ def render_page(
     page = Image.fromarray(pixels, "L")
     page.info["dpi"] = (dpi, dpi)
     return page, unicodedata.normalize("NFC", text)
+
+
+def degraded_page(rng: random.Random) -> tuple[Image.Image, str, dict]:
+    """A page as a poor counter or archive scan: skewed, sometimes turned, noisy, soft, re-compressed.
+
+    Returns the image, the true text and how it was degraded (dpi, rotation
+    applied counter-clockwise, skew, colour mode, blur, edge shadow), for the
+    benchmarks.
+    """
+    dpi = rng.choice([200, 240, 300])
+    skew = rng.uniform(-5.0, 5.0)
+    image, truth = render_page(rng, dpi, skew, noise=rng.uniform(3, 10))
+    rotation = rng.choice([90, 180, 270]) if rng.random() < 0.10 else 0
+    if rotation:
+        image = image.rotate(rotation, expand=True, fillcolor=255)
+    shadow = rng.random() < 0.2
+    if shadow:  # a book spine or an open lid: one edge darkened, a dark band along it
+        pixels = np.asarray(image.convert("L"), dtype=np.float32)
+        ramp = np.linspace(rng.uniform(0.5, 0.7), 1.0, pixels.shape[1] // 3)
+        pixels[:, : len(ramp)] *= ramp
+        pixels[:, : rng.randint(20, 80)] = rng.randint(20, 60)
+        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    blur = rng.choice([0, 0, 0.6, 1.0])
+    if blur:
+        image = image.filter(ImageFilter.GaussianBlur(blur * dpi / 300))
+    mode = rng.choice(["L", "L", "1"])
+    if mode == "1":
+        image = image.point(lambda v: 255 if v > 140 else 0).convert("1")
+    else:
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=rng.randint(60, 90))
+        image = Image.open(buffer)
+        image.load()
+    image.info["dpi"] = (dpi, dpi)
+    return image, truth, {"dpi": dpi, "rotation": rotation, "skew": round(skew, 2), "mode": mode, "blur": blur,
+                          "shadow": shadow}
 
 
 def save_pages(pages: list[Image.Image], path: Path, dpi: int) -> None:

@@ -71,3 +71,26 @@ def test_deskew_reaches_fifteen_degrees(straight_page, angle):
 def test_results_are_plain_python_values_for_json(straight_page):
     result = straighten(straight_page.rotate(180, expand=True, fillcolor=255))
     assert type(result.rotation_applied) is int and type(result.skew_corrected_deg) is float
+
+
+def shadowed(page: Image.Image) -> Image.Image:
+    """One edge darkened, with a dark lid band along it, as from a book spine or an open lid."""
+    pixels = np.asarray(page, dtype=np.float32)
+    pixels *= np.linspace(0.55, 1.0, pixels.shape[1])[None, :]
+    pixels[:, :70] = 40
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def test_shadowed_page_with_a_lid_border_is_read(straight_page):
+    """A plain threshold reads nothing of it; ours reads the page."""
+    _, truth = render_page(random.Random(11), 300)  # the truth of straight_page (same seed)
+    shadowed_page = shadowed(straight_page)
+    engine = Tesseract(["vie"], 4)
+    assert cer(engine.recognize(binarize(shadowed_page), 300).text, truth) < 0.02
+    assert cer(engine.recognize(shadowed_page, 300).text, truth) > 0.5  # what tesseract alone makes of it
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_a_lid_border_does_not_turn_the_page(straight_page, rotation):
+    result = straighten(shadowed(straight_page).rotate(rotation, expand=True, fillcolor=255))
+    assert result.rotation_applied == rotation
