@@ -10,7 +10,8 @@ samples/generate.py `degraded_page`), then reads each
     --output-type pdfa-2`; `pip install ocrmypdf` and `apt-get install
     ghostscript unpaper`; benchmark only, not a dependency of sohoa),
 and prints page CER (median and mean), orientation accuracy, deskew error,
-bytes per page, and preprocessing time against OCR time.
+bytes per page, and preprocessing time against OCR time. A second set turns
+`--orientation` pages (a third of them with one to three lines) all four ways.
 
     .venv/bin/python bench/quality.py --pages 30 [--ocrmypdf] [--settings] [--json]
 
@@ -42,7 +43,7 @@ from pipeline.assemble import build_pdf, encode_page_image, page_pdf, stored_for
 from pipeline.ocr import Tesseract  # noqa: E402
 from pipeline.preprocess import binarize, straighten  # noqa: E402
 from pipeline.quality import quality_warnings  # noqa: E402
-from samples.generate import degraded_page  # noqa: E402
+from samples.generate import degraded_page, render_page  # noqa: E402
 
 
 def cer(found: str, truth: str) -> float:
@@ -54,12 +55,31 @@ def summary(values: list[float], digits: int = 4) -> dict:
     return {"median": round(statistics.median(values), digits), "mean": round(statistics.fmean(values), digits)}
 
 
+def orientation_accuracy(count: int, seed: int) -> dict:
+    """Every page in all four turns; a third of them sparse (one to three lines of text)."""
+    rng = random.Random(seed)
+    right = total = 0
+    sparse_right = sparse_total = 0
+    for index in range(count):
+        dpi = rng.choice([200, 300])
+        lines = rng.choice([1, 2, 3]) if index % 3 == 0 else None
+        image, _ = render_page(rng, dpi, rng.uniform(-5, 5), noise=rng.uniform(3, 10), max_lines=lines)
+        for rotation in (0, 90, 180, 270):
+            ok = straighten(image.rotate(rotation, expand=True, fillcolor=255), dpi).rotation_applied == rotation
+            right, total = right + ok, total + 1
+            if lines:
+                sparse_right, sparse_total = sparse_right + ok, sparse_total + 1
+    return {"checked": total, "accuracy": round(right / total, 4),
+            "sparse_checked": sparse_total, "sparse_accuracy": round(sparse_right / max(1, sparse_total), 4)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=30)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--ocrmypdf", action="store_true", help="also run OCRmyPDF on every page")
     parser.add_argument("--settings", action="store_true", help="also compare psm and language settings")
+    parser.add_argument("--orientation", type=int, default=30, help="pages turned four ways (0 to skip)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.ocrmypdf and not shutil.which("ocrmypdf") and not (Path(sys.executable).parent / "ocrmypdf").exists():
@@ -83,7 +103,7 @@ def main() -> None:
 
             started = time.perf_counter()
             warnings = quality_warnings(image, dpi)
-            straight = straighten(image)
+            straight = straighten(image, dpi)
             for_ocr = binarize(straight.image)
             prepared = time.perf_counter()
             text = engine.recognize(for_ocr, dpi)
@@ -125,6 +145,8 @@ def main() -> None:
     }
     for name in variants:
         result[f"cer {name}"] = summary([r[f"{name} cer"] for r in rows])
+    if args.orientation:
+        result["orientation_four_ways"] = orientation_accuracy(args.orientation, args.seed + 1)
     if args.ocrmypdf:
         result["cer_ocrmypdf"] = summary([r["ocrmypdf_cer"] for r in rows])
         result["bytes_per_page_ocrmypdf"] = summary([r["ocrmypdf_bytes"] for r in rows], 0)

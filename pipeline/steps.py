@@ -134,7 +134,7 @@ def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> boo
     image = SourcePage(index, data, entry["dpi"]).image()
     started = time.perf_counter()
     warnings = quality_warnings(image, entry["dpi"])
-    straight = straighten(image)
+    straight = straighten(image, entry["dpi"])
     text = ws.engine.recognize(binarize(straight.image), entry["dpi"])
     stored = encode_page_image(stored_form(straight.image), ws.settings.jpeg_quality)
     searchable = page_pdf(stored, text.text_layer_pdf)

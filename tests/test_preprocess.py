@@ -56,7 +56,7 @@ def test_pages_turned_any_way_come_back_upright(rotation, lines):
     """Full pages are told from their ink; pages of one or two lines need tesseract's OSD."""
     image, _ = render_page(random.Random(31 + (lines or 0)), 300, 2.0, max_lines=lines)
     turned = image.rotate(rotation, expand=True, fillcolor=255)  # counter-clockwise
-    result = straighten(turned)
+    result = straighten(turned, 300)
     assert result.rotation_applied == rotation
     assert abs(result.skew_corrected_deg - 2.0) < 0.3
     assert abs(result.image.width - image.width) < 0.1 * image.width  # upright again, not sideways
@@ -69,7 +69,7 @@ def test_deskew_reaches_fifteen_degrees(straight_page, angle):
 
 
 def test_results_are_plain_python_values_for_json(straight_page):
-    result = straighten(straight_page.rotate(180, expand=True, fillcolor=255))
+    result = straighten(straight_page.rotate(180, expand=True, fillcolor=255), 300)
     assert type(result.rotation_applied) is int and type(result.skew_corrected_deg) is float
 
 
@@ -92,5 +92,5 @@ def test_shadowed_page_with_a_lid_border_is_read(straight_page):
 
 @pytest.mark.parametrize("rotation", [0, 90, 180, 270])
 def test_a_lid_border_does_not_turn_the_page(straight_page, rotation):
-    result = straighten(shadowed(straight_page).rotate(rotation, expand=True, fillcolor=255))
+    result = straighten(shadowed(straight_page).rotate(rotation, expand=True, fillcolor=255), 300)
     assert result.rotation_applied == rotation
