@@ -77,10 +77,6 @@ def _half_ink(grey: np.ndarray) -> np.ndarray:
     return ink
 
 
-def _grey(image: Image.Image) -> np.ndarray:
-    return np.asarray(image if image.mode == "L" else image.convert("L"))
-
-
 def lines_run_down(ink: np.ndarray) -> bool:
     """True when the text lines run down the page (it lies on its side).
 
@@ -239,5 +235,6 @@ def binarize(image: Image.Image) -> Image.Image:
     """
     if image.mode == "1":
         return image
-    _, black_white = cv2.threshold(_evenly_lit(_grey(image)), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    grey = np.asarray(image if image.mode == "L" else image.convert("L"))
+    _, black_white = cv2.threshold(_evenly_lit(grey), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return Image.fromarray(black_white).convert("1", dither=Image.Dither.NONE)

@@ -6,7 +6,8 @@ the same objects under the same keys, so every page ends up stored once.
 Each returns what should happen next; the actor sends those messages.
 
 One page's path: `receive_file` (CLI) -> `split_source` -> `process_page`
-(deskew + OCR) -> `assemble_document` (PDF/A + JSON) -> `publish_manifest`.
+(quality warnings, straighten, clean-up, OCR) -> `assemble_document` (PDF/A + JSON)
+-> `publish_manifest`.
 """
 
 from __future__ import annotations
