@@ -4,7 +4,7 @@ Renders N pages degraded like poor scans (skew within ±5°, 10% turned by a
 quarter or half, noise, blur, JPEG, grey or black-and-white, 200–300 dpi;
 samples/generate.py `degraded_page`), then reads each
   - with plain `tesseract PAGE - -l vie` on the raw image,
-  - with sohoa's stages (quality warnings, straighten, binarize, OCR, stored
+  - with sohoa's stages (quality warnings, straighten, even_out, OCR, stored
     form, page PDF, PDF/A), as a worker runs them,
   - optionally with OCRmyPDF (`--deskew --rotate-pages --clean --optimize 2
     --output-type pdfa-2`; `pip install ocrmypdf` and `apt-get install
@@ -41,7 +41,7 @@ from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 from pipeline.assemble import build_pdf, encode_page_image, page_pdf, stored_form  # noqa: E402
 from pipeline.ocr import Tesseract  # noqa: E402
-from pipeline.preprocess import binarize, straighten  # noqa: E402
+from pipeline.preprocess import even_out, straighten  # noqa: E402
 from pipeline.quality import quality_warnings  # noqa: E402
 from samples.generate import degraded_page, render_page  # noqa: E402
 
@@ -104,7 +104,7 @@ def main() -> None:
             started = time.perf_counter()
             warnings = quality_warnings(image, dpi)
             straight = straighten(image, dpi)
-            for_ocr = binarize(straight.image)
+            for_ocr = even_out(straight.image)
             prepared = time.perf_counter()
             text = engine.recognize(for_ocr, dpi)
             read = time.perf_counter()

@@ -24,7 +24,7 @@ from pipeline import dossier as keys
 from pipeline.assemble import build_pdf, encode_page_image, page_pdf, stored_form
 from pipeline.ingest import BadInput, Inspection, SourcePage, inspect, read_pages
 from pipeline.ocr import OcrEngine, Tesseract
-from pipeline.preprocess import binarize, straighten
+from pipeline.preprocess import even_out, straighten
 from pipeline.quality import quality_warnings
 from pipeline.record import DocumentState, document_record, manifest, now
 from pipeline.settings import Settings
@@ -136,7 +136,7 @@ def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> boo
     started = time.perf_counter()
     warnings = quality_warnings(image, entry["dpi"])
     straight = straighten(image, entry["dpi"])
-    text = ws.engine.recognize(binarize(straight.image), entry["dpi"])
+    text = ws.engine.recognize(even_out(straight.image), entry["dpi"])
     stored = encode_page_image(stored_form(straight.image), ws.settings.jpeg_quality)
     searchable = page_pdf(stored, text.text_layer_pdf)
     ws.staging.put(keys.page_key(dossier_id, doc_id, index, "pdf"), searchable, "application/pdf")
