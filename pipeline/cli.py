@@ -172,6 +172,111 @@ def show_manifest(manifest: dict, settings: Settings) -> None:
 
 
 @main.command()
+@click.option("--dossier", "dossier_id", help="Dossier ID printed on the receipt.")
+@click.option("--device", help="SANE device name (default from settings: the first scanner found).")
+@click.option("--source", type=click.Choice(["adf", "adf-duplex", "flatbed"]), help="Where the papers are.")
+@click.option("--dpi", type=int, help="Scan resolution (default from settings).")
+@click.option("--timeout", default=600, show_default=True, help="Seconds to wait for the pages to be read.")
+@click.option("--option", "options", multiple=True, metavar="NAME=VALUE",
+              help="A further SANE option of the device, e.g. page-height=297 (repeatable).")
+@click.option("--list", "list_only", is_flag=True, help="List the scanners and what they offer, then stop.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line for each event (for a front end).")
+def scan(dossier_id: str | None, device: str | None, source: str | None, dpi: int | None, timeout: int,
+         options: tuple[str, ...], list_only: bool, as_json: bool) -> None:
+    """Scan papers into the dossier, showing each page as it is captured and read.
+
+    Pages enter the pipeline as they come off the scanner. A paper jam, an
+    empty feeder or a scanner that stops answering is reported with what to
+    do; the pages already captured are kept, and running the command again
+    adds the rest to the same dossier.
+    """
+    from pipeline import actors, steps
+    from pipeline.ingest import png_bytes
+    from scanners.base import ScannerError
+    from scanners.sane_scanner import SaneScanner, list_devices
+
+    if list_only:
+        devices = list_devices()
+        if as_json:
+            emit_json(devices)
+        for entry in [] if as_json else devices:
+            out.print(f"{entry['name']}: {entry['vendor']} {entry['model']} ({entry['type']}); "
+                      f"sources {entry.get('source', ['flatbed'])}, modes {entry.get('mode', [])}")
+        return
+    if not dossier_id:
+        fail("give the dossier ID printed on the receipt: --dossier ID", EXIT_USAGE)
+    dossier_id = dossier_id_or_exit(dossier_id)
+    settings = settings_or_exit()
+    ws = workspace_or_exit(settings)
+
+    def event(kind: str, **fields) -> None:
+        if as_json:
+            click.echo(json.dumps({"event": kind, "dossier_id": dossier_id, **fields}, ensure_ascii=False))
+        elif kind == "captured":
+            out.print(f"page {fields['page'] + 1} captured")
+        elif kind == "read":
+            notes = "; ".join(w["message"] for w in fields["warnings"]) or "ok"
+            out.print(f"page {fields['page'] + 1} read (confidence {fields['confidence']:.0f}): {notes}")
+        elif kind == "fault":
+            err.print(f"[bold red]{fields['reason']}[/]. {fields['hint']}")
+
+    name = device or settings.scanner_device
+    if not name:
+        from scanners.sane_scanner import sane
+        sane.init()
+        found = sane.get_devices()
+        if not found:
+            fail("no scanner found: check its cable and power (sohoa scan --list)", EXIT_UNREACHABLE)
+        name = found[0][0]
+    if any("=" not in option for option in options):
+        fail("--option takes NAME=VALUE, e.g. page-height=297", EXIT_USAGE)
+    scanner = SaneScanner(name, dpi or settings.dpi, settings.scanner_mode, source or settings.scanner_source,
+                          dict(option.split("=", 1) for option in options))
+    doc_id = steps.receive_scan(ws, dossier_id, name)
+    steps.publish_manifest(ws, dossier_id)
+    reported: set[int] = set()
+
+    def report_read() -> None:
+        for key in ws.staging.keys(keys.staging_prefix(dossier_id, doc_id)):
+            if key.endswith(".ocr.json"):
+                index = int(key.rsplit("page-", 1)[1].split(".")[0])
+                if index not in reported:
+                    reported.add(index)
+                    page = ws.staging.get_json(key)
+                    event("read", page=index, confidence=page["mean_confidence"], warnings=page["warnings"])
+
+    count, problems = 0, []
+    try:
+        for page in scanner.pages():
+            steps.stage_page(ws, dossier_id, doc_id, count, png_bytes(page.image), page.index, page.dpi)
+            actors.process_page.send(dossier_id, doc_id, count)
+            event("captured", page=count)
+            count += 1
+            report_read()
+    except ScannerError as fault:
+        problems.append(dict(fault.as_dict(), file=f"scan on {name}", page=count))
+        event("fault", pages_captured=count, **fault.as_dict())
+    if count == 0:
+        steps.record_failure(ws, dossier_id, doc_id, "scan", problems[0] if problems else {
+            "file": f"scan on {name}", "page": None, "reason": "no page was scanned", "hint": "Scan again."})
+        actors.publish_manifest.send(dossier_id)
+    elif steps.close_document(ws, dossier_id, doc_id, count, problems):
+        actors.assemble_document.send(dossier_id, doc_id)
+    deadline = time.monotonic() + timeout
+    while True:
+        report_read()
+        manifest = ws.records.get_json_or_none(keys.manifest_key(dossier_id)) or {"status": "processing"}
+        if manifest["status"] != "processing" or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    if as_json:
+        event("done", status=manifest["status"], pages_captured=count, manifest=manifest)
+    else:
+        show_manifest(manifest, settings)
+    sys.exit(STATUS_EXIT[manifest["status"]])
+
+
+@main.command()
 @click.argument("dossier_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(dossier_id: str, as_json: bool) -> None:

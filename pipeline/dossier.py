@@ -12,7 +12,9 @@ Staging bucket (the pipeline's working state; any worker on any machine can
 pick a stage up from here):
     {dossier_id}/{document_id}/source.json      name, kind, checksum, order
     {dossier_id}/{document_id}/source           the file as received
-    {dossier_id}/{document_id}/pages.json       page count, pages refused
+    {dossier_id}/{document_id}/pages.json       page count, pages refused; written when all
+                                                pages are staged (a scan grows until then)
+    {dossier_id}/{document_id}/page-0000.json   which object holds the page, its dpi
     {dossier_id}/{document_id}/page-0000.page   page image as ingested (JPEG or PNG);
                                                 a one-page JPEG/PNG file is its own page: `source`
     {dossier_id}/{document_id}/page-0000.pdf    the page straightened, with its text layer

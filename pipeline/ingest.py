@@ -123,7 +123,7 @@ def read_pages(path: Path, dpi: int, max_pixels: int) -> Iterator[SourcePage | B
                 if frames == 1 and image.format in ("JPEG", "PNG") and image.mode in ("1", "L", "RGB"):
                     yield SourcePage(index, path.read_bytes(), page_dpi)
                 else:
-                    yield SourcePage(index, _png(_page_mode(image.copy())), page_dpi)
+                    yield SourcePage(index, png_bytes(_page_mode(image.copy())), page_dpi)
             except BadInput as problem:
                 yield problem
             except (OSError, ValueError) as exc:
@@ -178,7 +178,7 @@ def _check_size(path: Path, size: tuple[int, int], max_pixels: int, page: int | 
                        "Scan the page again.", page)
 
 
-def _png(image: Image.Image) -> bytes:
+def png_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG", compress_level=1)  # fast: staging is short-lived
     return buffer.getvalue()
@@ -223,7 +223,7 @@ def _pdf_page(path: Path, page: pikepdf.Page, index: int, dpi: int, max_pixels: 
                 data = scanned.read_raw_bytes()  # the stream is a JPEG file: keep it as is
                 Image.open(io.BytesIO(data)).load()
                 return SourcePage(index, data, page_dpi)
-            return SourcePage(index, _png(_page_mode(pikepdf.PdfImage(scanned).as_pil_image())), page_dpi)
+            return SourcePage(index, png_bytes(_page_mode(pikepdf.PdfImage(scanned).as_pil_image())), page_dpi)
         except (pikepdf.PdfError, NotImplementedError, OSError, ValueError):
             pass  # an image filter Pillow cannot decode: let poppler render the page
     _check_size(path, (int(width_in * dpi), int(height_in * dpi)), max_pixels, index)
@@ -232,7 +232,7 @@ def _pdf_page(path: Path, page: pikepdf.Page, index: int, dpi: int, max_pixels: 
     except Exception as exc:  # pdf2image raises several types for one cause: poppler failed
         raise BadInput(path.name, f"the page cannot be rendered ({exc})",
                        "Scan the paper original of this page again.", index) from None
-    return SourcePage(index, _png(_page_mode(image)), dpi)
+    return SourcePage(index, png_bytes(_page_mode(image)), dpi)
 
 
 def _single_image(page: pikepdf.Page, aspect: float) -> pikepdf.Object | None:

@@ -91,6 +91,43 @@ def receive_file(ws: Workspace, dossier_id: str, path: Path, source_kind: str = 
     return Received(doc_id, path.name, found.pages, problem)
 
 
+def receive_scan(ws: Workspace, dossier_id: str, device: str) -> str:
+    """Open a new document for pages coming off a scanner; returns its ID.
+
+    A scan has no file to hash, so its ID is made from the moment it started:
+    scanning the same papers again is a new document of the dossier.
+    """
+    started = time.time_ns()
+    doc_id = "doc-scan-" + hashlib.sha256(f"{dossier_id}/{device}/{started}".encode()).hexdigest()[:12]
+    source = {"name": f"scan on {device}", "kind": "scanner", "format": "scan", "sha256": None, "bytes": None,
+              "pages": 0, "page_is_file": False, "dpi": None, "order": started}
+    ws.staging.put_json(keys.staging_key(dossier_id, doc_id, "source.json"), source)
+    return doc_id
+
+
+def stage_page(ws: Workspace, dossier_id: str, doc_id: str, index: int, data: bytes | None,
+               source_page: int, dpi: int) -> None:
+    """Put one page in staging: its image (unless the source file is the page) and its entry."""
+    name = "source" if data is None else keys.page_name(index, "page")
+    if data is not None:
+        ws.staging.put(keys.staging_key(dossier_id, doc_id, name), data, "application/octet-stream")
+    ws.staging.put_json(keys.page_key(dossier_id, doc_id, index, "json"),
+                        {"object": name, "source_page": source_page, "dpi": dpi})
+
+
+def close_document(ws: Workspace, dossier_id: str, doc_id: str, count: int, problems: list[dict]) -> bool:
+    """Say how many pages the document has, once all are staged; True when all are read already.
+
+    Until this is written the document is still growing (a scanner still feeding).
+    """
+    ws.staging.put_json(keys.staging_key(dossier_id, doc_id, "pages.json"), {"count": count, "problems": problems})
+    return count > 0 and _pages_read(ws, dossier_id, doc_id) == count
+
+
+def _pages_read(ws: Workspace, dossier_id: str, doc_id: str) -> int:
+    return sum(1 for key in ws.staging.keys(keys.staging_prefix(dossier_id, doc_id)) if key.endswith(".ocr.json"))
+
+
 def split_source(ws: Workspace, dossier_id: str, doc_id: str) -> list[int]:
     """Put the file's pages in staging as images; returns the pages to OCR.
 
@@ -99,10 +136,10 @@ def split_source(ws: Workspace, dossier_id: str, doc_id: str) -> list[int]:
     """
     source = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "source.json"))
     if source["page_is_file"]:
-        pages = [{"object": "source", "source_page": 0, "dpi": source["dpi"]}]
-        ws.staging.put_json(keys.staging_key(dossier_id, doc_id, "pages.json"), {"pages": pages, "problems": []})
+        stage_page(ws, dossier_id, doc_id, 0, None, 0, source["dpi"])
+        close_document(ws, dossier_id, doc_id, 1, [])
         return [0]
-    pages, problems = [], []
+    count, problems = 0, []
     with tempfile.TemporaryDirectory(prefix="sohoa-split-") as tmp:
         local = Path(tmp) / source["name"]
         ws.staging.download(keys.staging_key(dossier_id, doc_id, "source"), str(local))
@@ -111,26 +148,24 @@ def split_source(ws: Workspace, dossier_id: str, doc_id: str) -> list[int]:
                 if isinstance(item, BadInput):
                     problems.append(item.as_dict())
                     continue
-                name = keys.page_name(len(pages), "page")
-                ws.staging.put(keys.staging_key(dossier_id, doc_id, name), item.data, "application/octet-stream")
-                pages.append({"object": name, "source_page": item.index, "dpi": item.dpi})
+                stage_page(ws, dossier_id, doc_id, count, item.data, item.index, item.dpi)
+                count += 1
         except BadInput as exc:
             record_failure(ws, dossier_id, doc_id, "ingest", exc.as_dict())
             return []
-    if not pages:
+    if not count:
         reason = problems[0] if problems else {"file": source["name"], "page": None,
                                                "reason": "no page could be read", "hint": "Scan the file again."}
         record_failure(ws, dossier_id, doc_id, "ingest", reason)
         return []
-    ws.staging.put_json(keys.staging_key(dossier_id, doc_id, "pages.json"), {"pages": pages, "problems": problems})
-    log.info("dossier %s document %s: %d pages staged, %d refused", dossier_id, doc_id, len(pages), len(problems))
-    return list(range(len(pages)))
+    close_document(ws, dossier_id, doc_id, count, problems)
+    log.info("dossier %s document %s: %d pages staged, %d refused", dossier_id, doc_id, count, len(problems))
+    return list(range(count))
 
 
 def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> bool:
     """Straighten and read one page into a searchable page PDF; True when it was the document's last."""
-    plan = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "pages.json"))
-    entry = plan["pages"][index]
+    entry = ws.staging.get_json(keys.page_key(dossier_id, doc_id, index, "json"))
     data = ws.staging.get(keys.staging_key(dossier_id, doc_id, entry["object"]))
     image = SourcePage(index, data, entry["dpi"]).image()
     started = time.perf_counter()
@@ -150,15 +185,14 @@ def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> boo
     ws.staging.put_json(keys.page_key(dossier_id, doc_id, index, "ocr.json"), result)
     log.info("dossier %s document %s page %d: read in %.1f s, confidence %.1f",
              dossier_id, doc_id, index, time.perf_counter() - started, text.mean_confidence)
-    read = sum(1 for key in ws.staging.keys(keys.staging_prefix(dossier_id, doc_id)) if key.endswith(".ocr.json"))
-    return read == len(plan["pages"])
+    plan = ws.staging.get_json_or_none(keys.staging_key(dossier_id, doc_id, "pages.json"))
+    return plan is not None and _pages_read(ws, dossier_id, doc_id) == plan["count"]
 
 
 def assemble_document(ws: Workspace, dossier_id: str, doc_id: str) -> None:
     """Build the document's PDF/A and JSON and store them in the record bucket."""
     source = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "source.json"))
-    plan = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "pages.json"))
-    count = len(plan["pages"])
+    count = ws.staging.get_json(keys.staging_key(dossier_id, doc_id, "pages.json"))["count"]
     pages = [ws.staging.get_json(keys.page_key(dossier_id, doc_id, i, "ocr.json")) for i in range(count)]
     searchable = [ws.staging.get(keys.page_key(dossier_id, doc_id, i, "pdf")) for i in range(count)]
     pdf = build_pdf(searchable, title=f"Hồ sơ {dossier_id}", identifier=f"{dossier_id}/{doc_id}")
@@ -206,7 +240,7 @@ def read_dossier(ws: Workspace, dossier_id: str) -> list[DocumentState]:
         plan, done = load("pages.json"), load("done.json")
         documents.append(DocumentState(
             document_id=doc_id, source=load("source.json"),
-            page_count=len(plan["pages"]) if plan else None,
+            page_count=plan["count"] if plan else None,
             pages_read=sum(1 for name in present if name.endswith(".ocr.json")),
             page_problems=plan["problems"] if plan else [],
             done=done, error=load("error.json"), warnings=done["warnings"] if done else [],

@@ -6,8 +6,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie poppler-utils qpdf redis-server
-              fonts-liberation2 fonts-dejavu-core python3-venv tzdata)
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie poppler-utils qpdf redis-server libsane1 libsane-dev sane-utils
+              fonts-liberation2 fonts-dejavu-core python3-venv python3-dev gcc tzdata)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -27,6 +27,12 @@ STATE = Path(tempfile.mkdtemp(prefix="sohoa-test-"))
 
 
 S3_PORT, REDIS_PORT = free_ports()
+# SANE's virtual scanners, from sane-backends itself: `test` (flatbed and feeder of
+# test pictures) and `pnm` (scans a file it is given, and fails on demand). A
+# private configuration lists only them, so no network scanners are probed.
+SANE_CONFIG = STATE / "sane.d"
+SANE_CONFIG.mkdir()
+(SANE_CONFIG / "dll.conf").write_text("test\npnm\n")
 # Set before anything imports pipeline.actors, which reads the settings once.
 os.environ.update(
     SOHOA_STATE_DIR=str(STATE),
@@ -37,6 +43,7 @@ os.environ.update(
     SOHOA_RETRY_MIN_BACKOFF_MS="200",
     SOHOA_RETRY_MAX_BACKOFF_MS="1000",
     OMP_THREAD_LIMIT="1",
+    SANE_CONFIG_DIR=str(SANE_CONFIG),
 )
 for key in ("SOHOA_BROKER_URL", "SOHOA_S3_ENDPOINT", "SOHOA_S3_ACCESS_KEY", "SOHOA_S3_SECRET_KEY", "SOHOA_CONFIG"):
     os.environ.pop(key, None)

@@ -1,0 +1,96 @@
+"""The counter's scanner through SANE's own virtual devices (`test` and `pnm`), end to end."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from pipeline import dossier as keys
+from samples.generate import render_page
+from tests.checks import cer
+from tests.conftest import run_sohoa
+
+
+def scan(*args: str) -> tuple[int, list[dict]]:
+    result = run_sohoa("scan", "--json", *args, timeout=400)
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    return result.returncode, events
+
+
+def test_list_shows_the_virtual_scanners_and_their_sources(stack):
+    result = run_sohoa("scan", "--list", "--json")
+    assert result.returncode == 0, result.stderr
+    devices = {d["name"]: d for d in json.loads(result.stdout)}
+    assert {"test:0", "pnm:0"} <= set(devices)
+    assert "Automatic Document Feeder" in devices["test:0"]["source"]
+
+
+def test_feeder_pages_enter_the_pipeline_as_they_come(workers, workspace, dossier_id):
+    code, events = scan("--dossier", dossier_id, "--device", "test:0", "--source", "adf", "--dpi", "75")
+    kinds = [e["event"] for e in events]
+    assert kinds.count("captured") == 10  # the test backend's feeder holds ten sheets
+    assert kinds.count("read") == 10 and kinds[-1] == "done"
+    # Pages are read while the feeder still runs, not after the last one.
+    assert kinds.index("captured") < kinds.index("read")
+    done = events[-1]
+    assert done["pages_captured"] == 10 and code == (0 if done["status"] == "complete" else 3)
+    (document,) = done["manifest"]["documents"]
+    assert document["page_count"] == 10 and document["source"] == {"name": "scan on test:0", "kind": "scanner"}
+    record = workspace.records.get_json(document["json_key"])
+    assert [p["source"]["page"] for p in record["pages"]] == list(range(10))
+
+
+@pytest.fixture
+def form_page(tmp_path):
+    image, truth = render_page(random.Random(8), 300, 1.0)
+    path = tmp_path / "to-khai.pgm"
+    image.save(path)
+    return path, truth
+
+
+def test_a_vietnamese_form_on_the_flatbed_is_read(workers, workspace, dossier_id, form_page):
+    path, truth = form_page
+    code, events = scan("--dossier", dossier_id, "--device", "pnm:0", "--source", "flatbed", "--dpi", "300",
+                        "--option", f"filename={path}")
+    assert code == 0, events
+    document = events[-1]["manifest"]["documents"][0]
+    record = workspace.records.get_json(document["json_key"])
+    assert cer(record["pages"][0]["text"], truth) < 0.02
+
+
+@pytest.mark.parametrize("fault, code, words", [
+    ("status-jammed", "jammed", "jam"),
+    ("status-coveropen", "cover_open", "cover"),
+    ("status-nodocs", "no_documents", "feeder"),
+    ("status-ioerror", "io_error", "cable"),
+])
+def test_device_faults_are_told_and_the_dossier_shows_them(workers, workspace, dossier_id, form_page, fault, code,
+                                                           words):
+    path, _ = form_page
+    exit_code, events = scan("--dossier", dossier_id, "--device", "pnm:0", "--source", "flatbed",
+                             "--option", f"filename={path}", "--option", f"{fault}=yes")
+    faults = [e for e in events if e["event"] == "fault"]
+    assert [f["code"] for f in faults] == [code] and words in (faults[0]["reason"] + faults[0]["hint"]).lower()
+    assert exit_code == 4  # nothing scanned: the dossier failed, and says why
+    manifest = workspace.records.get_json(keys.manifest_key(dossier_id))
+    assert manifest["status"] == "failed" and manifest["reasons"][0]["reason"].endswith(faults[0]["reason"].split(": ", 1)[1])
+
+
+def test_a_failed_scan_can_be_continued(workers, workspace, dossier_id, form_page):
+    """A jam first; the same command again stores the page beside the failed attempt."""
+    path, _ = form_page
+    scan("--dossier", dossier_id, "--device", "pnm:0", "--source", "flatbed",
+         "--option", f"filename={path}", "--option", "status-jammed=yes")
+    code, events = scan("--dossier", dossier_id, "--device", "pnm:0", "--source", "flatbed",
+                        "--option", f"filename={path}")
+    manifest = events[-1]["manifest"]
+    assert len(manifest["documents"]) == 1 and manifest["status"] == "needs_review"  # the jam stays on record
+    assert code == 3
+
+
+def test_unknown_device_is_named(workers, dossier_id):
+    code, events = scan("--dossier", dossier_id, "--device", "nosuch:0", "--source", "flatbed")
+    (fault,) = [e for e in events if e["event"] == "fault"]
+    assert fault["code"] == "not_found" and "test:0" in fault["hint"]
