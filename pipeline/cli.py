@@ -277,6 +277,63 @@ def scan(dossier_id: str | None, device: str | None, source: str | None, dpi: in
 
 
 @main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--done", "done_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where taken files go (default FOLDER/done).")
+@click.option("--error", "error_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where refused files go, each with a .txt saying why (default FOLDER/error).")
+@click.option("--once", is_flag=True, help="Take every file in the folder, then stop (for cron and tests).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line for each file taken or refused.")
+def watch(folder: Path, done_dir: Path | None, error_dir: Path | None, once: bool, as_json: bool) -> None:
+    """Digitize what scan-to-folder copiers drop into FOLDER.
+
+    A file is taken when it has stopped growing; its dossier ID comes from its
+    folder or file name (settings: watch_dossier_pattern). Nothing is taken
+    twice and nothing is lost if the watcher is stopped or restarted.
+    """
+    from pipeline import actors, steps
+    from scanners.folder import FolderInbox
+
+    settings = settings_or_exit()
+    ws = workspace_or_exit(settings)
+    folder = folder.resolve()
+    if not folder.is_dir():
+        fail(f"{folder} is not a folder", EXIT_USAGE)
+    inbox = FolderInbox(folder, (done_dir or folder / "done").resolve(), (error_dir or folder / "error").resolve(),
+                        settings.watch_dossier_pattern, settings.watch_settle_s)
+
+    def digitize(dossier_id: str, path: Path) -> str | None:
+        try:
+            keys.check_dossier_id(dossier_id)
+        except keys.InvalidDossierId as exc:
+            return str(exc)
+        item = steps.receive_file(ws, dossier_id, path)
+        if not item.problem and not item.already_stored:
+            actors.split_source.send(dossier_id, item.document_id)
+        steps.publish_manifest(ws, dossier_id)
+        return str(item.problem) if item.problem else None
+
+    if not as_json:
+        out.print(f"watching {folder} (Ctrl-C stops)" if not once else f"taking what is in {folder}")
+    deadline = time.monotonic() + 10 * settings.watch_settle_s + 60
+    try:
+        while True:
+            for path in inbox.ready_files():
+                outcome = inbox.take(path, digitize)
+                if as_json:
+                    click.echo(json.dumps(outcome.__dict__, ensure_ascii=False))
+                elif outcome.reason:
+                    err.print(f"[yellow]refused[/] {outcome.path}: {outcome.reason} -> {outcome.moved_to}")
+                else:
+                    out.print(f"taken {outcome.path} into {outcome.dossier_id}")
+            if once and (not inbox.waiting() or time.monotonic() > deadline):
+                return
+            time.sleep(min(settings.watch_interval_s, settings.watch_settle_s / 2) if once else settings.watch_interval_s)
+    except KeyboardInterrupt:
+        out.print("stopped; files not yet taken stay in the folder")
+
+
+@main.command()
 @click.argument("dossier_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(dossier_id: str, as_json: bool) -> None:

@@ -46,6 +46,9 @@ class Settings:
     scanner_device: str | None
     scanner_source: str
     scanner_mode: str
+    watch_dossier_pattern: str
+    watch_settle_s: int
+    watch_interval_s: int
     dpi: int
     max_page_pixels: int
     languages: list[str]

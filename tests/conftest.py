@@ -129,5 +129,6 @@ def dossier_id() -> str:
     return f"000.00.22.H26-{_RUN}-{next(_DOSSIERS):04d}"
 
 
-def run_sohoa(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([SOHOA, *args], capture_output=True, text=True, timeout=timeout)
+def run_sohoa(*args: str, timeout: int = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([SOHOA, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
