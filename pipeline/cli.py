@@ -190,9 +190,7 @@ def scan(dossier_id: str | None, device: str | None, source: str | None, dpi: in
     do; the pages already captured are kept, and running the command again
     adds the rest to the same dossier.
     """
-    from pipeline import actors, steps
-    from pipeline.ingest import png_bytes
-    from scanners.base import ScannerError
+    from pipeline.counter import scan_into_dossier
     from scanners.sane_scanner import SaneScanner, list_devices
 
     if list_only:
@@ -232,43 +230,7 @@ def scan(dossier_id: str | None, device: str | None, source: str | None, dpi: in
         fail("--option takes NAME=VALUE, e.g. page-height=297", EXIT_USAGE)
     scanner = SaneScanner(name, dpi or settings.dpi, settings.scanner_mode, source or settings.scanner_source,
                           dict(option.split("=", 1) for option in options))
-    doc_id = steps.receive_scan(ws, dossier_id, name)
-    steps.publish_manifest(ws, dossier_id)
-    reported: set[int] = set()
-
-    def report_read() -> None:
-        for key in ws.staging.keys(keys.staging_prefix(dossier_id, doc_id)):
-            if key.endswith(".ocr.json"):
-                index = int(key.rsplit("page-", 1)[1].split(".")[0])
-                if index not in reported:
-                    reported.add(index)
-                    page = ws.staging.get_json(key)
-                    event("read", page=index, confidence=page["mean_confidence"], warnings=page["warnings"])
-
-    count, problems = 0, []
-    try:
-        for page in scanner.pages():
-            steps.stage_page(ws, dossier_id, doc_id, count, png_bytes(page.image), page.index, page.dpi)
-            actors.process_page.send(dossier_id, doc_id, count)
-            event("captured", page=count)
-            count += 1
-            report_read()
-    except ScannerError as fault:
-        problems.append(dict(fault.as_dict(), file=f"scan on {name}", page=count))
-        event("fault", pages_captured=count, **fault.as_dict())
-    if count == 0:
-        steps.record_failure(ws, dossier_id, doc_id, "scan", problems[0] if problems else {
-            "file": f"scan on {name}", "page": None, "reason": "no page was scanned", "hint": "Scan again."})
-        actors.publish_manifest.send(dossier_id)
-    elif steps.close_document(ws, dossier_id, doc_id, count, problems):
-        actors.assemble_document.send(dossier_id, doc_id)
-    deadline = time.monotonic() + timeout
-    while True:
-        report_read()
-        manifest = ws.records.get_json_or_none(keys.manifest_key(dossier_id)) or {"status": "processing"}
-        if manifest["status"] != "processing" or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
+    manifest, count = scan_into_dossier(ws, dossier_id, scanner, event, timeout)
     if as_json:
         event("done", status=manifest["status"], pages_captured=count, manifest=manifest)
     else:

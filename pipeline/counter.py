@@ -1,0 +1,69 @@
+"""A scan session at the counter: pages from a scanner into a dossier, told as they happen.
+
+Each page is staged and sent to the workers the moment it comes off the
+device, so the first pages are being read while the feeder still runs. The
+session reports `captured`, `read`, `fault` events to whoever shows them
+(the terminal, a front end through JSON lines, a benchmark) and waits for the
+dossier's manifest to be final.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from pipeline import dossier as keys
+from pipeline import steps
+from pipeline.ingest import png_bytes
+from scanners.base import PageSource, ScannerError
+
+OnEvent = Callable[..., None]  # on_event(kind, **fields)
+
+
+def scan_into_dossier(ws: steps.Workspace, dossier_id: str, scanner: PageSource, on_event: OnEvent,
+                      timeout_s: float) -> tuple[dict, int]:
+    """Scan every page the device gives into a new document of the dossier; (final manifest, pages captured).
+
+    A device fault ends the scan with the pages captured so far kept and the
+    fault on record in the dossier; scanning again adds a new document.
+    """
+    from pipeline import actors  # configures the broker; only a session that sends needs it
+
+    doc_id = steps.receive_scan(ws, dossier_id, scanner.name)
+    steps.publish_manifest(ws, dossier_id)
+    reported: set[int] = set()
+
+    def report_read() -> None:
+        for key in ws.staging.keys(keys.staging_prefix(dossier_id, doc_id)):
+            if key.endswith(".ocr.json"):
+                index = int(key.rsplit("page-", 1)[1].split(".")[0])
+                if index not in reported:
+                    reported.add(index)
+                    page = ws.staging.get_json(key)
+                    on_event("read", page=index, confidence=page["mean_confidence"], warnings=page["warnings"])
+
+    count, problems = 0, []
+    try:
+        for page in scanner.pages():
+            steps.stage_page(ws, dossier_id, doc_id, count, png_bytes(page.image), page.index, page.dpi)
+            actors.process_page.send(dossier_id, doc_id, count)
+            on_event("captured", page=count)
+            count += 1
+            report_read()
+    except ScannerError as fault:
+        problems.append(dict(fault.as_dict(), file=f"scan on {scanner.name}", page=count))
+        on_event("fault", pages_captured=count, **fault.as_dict())
+    if count == 0:
+        steps.record_failure(ws, dossier_id, doc_id, "scan", problems[0] if problems else {
+            "file": f"scan on {scanner.name}", "page": None, "reason": "no page was scanned",
+            "hint": "Put the papers in the scanner and scan again."})
+        actors.publish_manifest.send(dossier_id)
+    elif steps.close_document(ws, dossier_id, doc_id, count, problems):
+        actors.assemble_document.send(dossier_id, doc_id)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        report_read()
+        manifest = ws.records.get_json_or_none(keys.manifest_key(dossier_id)) or {"status": "processing"}
+        if manifest["status"] != "processing" or time.monotonic() > deadline:
+            return manifest, count
+        time.sleep(0.2)
