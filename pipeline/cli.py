@@ -250,10 +250,12 @@ def watch(folder: Path, done_dir: Path | None, error_dir: Path | None, once: boo
     """Digitize what scan-to-folder copiers drop into FOLDER.
 
     A file is taken when it has stopped growing; its dossier ID comes from its
-    folder or file name (settings: watch_dossier_pattern). Nothing is taken
+    folder or file name (settings: watch_dossier_pattern), or else from the
+    receipt's QR code on its first page. Nothing is taken
     twice and nothing is lost if the watcher is stopped or restarted.
     """
     from pipeline import actors, steps
+    from pipeline.receipt import code_on_first_page
     from scanners.folder import FolderInbox
 
     settings = settings_or_exit()
@@ -262,7 +264,8 @@ def watch(folder: Path, done_dir: Path | None, error_dir: Path | None, once: boo
     if not folder.is_dir():
         fail(f"{folder} is not a folder", EXIT_USAGE)
     inbox = FolderInbox(folder, (done_dir or folder / "done").resolve(), (error_dir or folder / "error").resolve(),
-                        settings.watch_dossier_pattern, settings.watch_settle_s)
+                        settings.watch_dossier_pattern, settings.watch_settle_s,
+                        lambda path: code_on_first_page(path, settings.dpi, settings.max_page_pixels))
 
     def digitize(dossier_id: str, path: Path) -> str | None:
         try:

@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -120,13 +121,33 @@ def page_lines(rng: random.Random, person: Person, title: str, form: str) -> lis
 def render_page(
     rng: random.Random, dpi: int = 300, skew_deg: float = 0.0, noise: float = 6.0, max_lines: int | None = None
 ) -> tuple[Image.Image, str]:
-    """One A4 page in greyscale, lightly degraded like a counter scan."""
+    """One A4 form page in greyscale, lightly degraded like a counter scan."""
     person = fake_person(rng)
     title, form = rng.choice(FORMS)
     lines = page_lines(rng, person, title, form)
     if max_lines is not None:  # a sparse page: a cover sheet, a short letter
         printed = [i for i, (style, _) in enumerate(lines) if style != "gap"]
         lines = lines[: printed[min(max_lines, len(printed)) - 1] + 1]
+    return render_lines(rng, lines, dpi, skew_deg, noise)
+
+
+def render_receipt(
+    rng: random.Random, dossier_id: str, dpi: int = 300, skew_deg: float = 0.0, noise: float = 6.0
+) -> tuple[Image.Image, str]:
+    """The counter's receipt (phiếu tiếp nhận), with the dossier code as text and as a QR code."""
+    person = fake_person(rng)
+    lines = [("bold", MOTTO[0]), ("plain", MOTTO[1]), ("gap", ""),
+             ("title", "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"), ("plain", f"Mã hồ sơ: {dossier_id}"), ("gap", ""),
+             ("plain", "1. Họ và tên người nộp: " + person.name), ("plain", "2. Địa chỉ: " + person.address),
+             ("plain", "3. Thủ tục: Cấp hộ chiếu phổ thông"),
+             ("plain", f"4. Ngày tiếp nhận: {rng.randint(1, 28):02d}/03/2025"),
+             ("plain", f"5. Ngày hẹn trả kết quả: {rng.randint(1, 28):02d}/04/2025")]
+    return render_lines(rng, lines, dpi, skew_deg, noise, qr_text=dossier_id)
+
+
+def render_lines(rng: random.Random, lines: list[tuple[str, str]], dpi: int, skew_deg: float, noise: float,
+                 qr_text: str | None = None) -> tuple[Image.Image, str]:
+    """Draw (style, text) lines on an A4 page, a QR code at the top right if asked, then degrade it."""
     width, height = int(8.27 * dpi), int(11.69 * dpi)
     page = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(page)
@@ -143,6 +164,12 @@ def render_page(
     }
     y = int(0.8 * dpi)
     margin = int(0.9 * dpi)
+    if qr_text:
+        y = int(1.9 * dpi)  # below the code
+        code = cv2.QRCodeEncoder.create().encode(qr_text)
+        module = max(4, dpi // 40)
+        code = Image.fromarray(cv2.resize(code, None, fx=module, fy=module, interpolation=cv2.INTER_NEAREST))
+        page.paste(code, (width - margin - code.width, int(0.5 * dpi)))
     for style, line in lines:
         if style == "gap":
             y += int(12 * px)

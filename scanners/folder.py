@@ -3,7 +3,7 @@
 A file is taken once it has stopped growing (same size and modification time
 for `settle_s`), so a copier still writing it is left alone. The dossier ID
 comes from the file's path (its folder or its name) by a pattern from the
-settings. Taken files move to the done folder; refused ones to the error
+settings or, failing that, from the receipt's QR code on its first page. Taken files move to the done folder; refused ones to the error
 folder beside a `.txt` saying why. A file leaves the inbox only after it is
 stored in staging, so a watcher killed at any moment loses nothing, and a file
 taken twice is the same document (its ID is its checksum), never a duplicate.
@@ -37,9 +37,11 @@ class Outcome:
 class FolderInbox:
     """One inbox folder with its done and error folders."""
 
-    def __init__(self, inbox: Path, done: Path, error: Path, dossier_pattern: str, settle_s: float) -> None:
+    def __init__(self, inbox: Path, done: Path, error: Path, dossier_pattern: str, settle_s: float,
+                 code_in_file: Callable[[Path], str | None] = lambda path: None) -> None:
         self.inbox, self.done, self.error = inbox, done, error
         self.pattern = re.compile(dossier_pattern)
+        self.code_in_file = code_in_file  # reads a dossier code from the file itself (its receipt)
         self.settle_s = settle_s
         self._seen: dict[Path, tuple[int, float, float]] = {}  # path -> size, mtime, first seen unchanged
 
@@ -67,8 +69,11 @@ class FolderInbox:
         return ready
 
     def dossier_of(self, path: Path) -> str | None:
+        """From the file's folder or name, else from its content (a receipt's QR code)."""
         match = self.pattern.search(str(path.relative_to(self.inbox)))
-        return match.group("dossier") if match else None
+        if match:
+            return match.group("dossier")
+        return self.code_in_file(path) if path.suffix.lower() in SUFFIXES else None
 
     def take(self, path: Path, digitize: Callable[[str, Path], str | None]) -> Outcome:
         """Hand one ready file to `digitize(dossier_id, path)` (which returns a refusal or None), then file it."""
@@ -78,7 +83,8 @@ class FolderInbox:
         if path.suffix.lower() not in SUFFIXES:
             reason = f"not a scan ({path.suffix or 'no extension'}): copiers send PDF, TIFF, JPEG or PNG"
         elif dossier_id is None:
-            reason = f"no dossier ID in {relative}: name the file or its folder after the dossier ID"
+            reason = (f"no dossier ID in {relative} and no receipt QR code on its first page: "
+                      "name the file or its folder after the dossier ID, or scan the receipt first")
         else:
             reason = digitize(dossier_id, path)
         target_root = self.error if reason else self.done

@@ -8,7 +8,7 @@ import shutil
 import time
 
 from pipeline import dossier as keys
-from samples.generate import render_page, save_pages
+from samples.generate import render_page, render_receipt, save_pages
 from scanners.folder import FolderInbox
 from tests.conftest import run_sohoa
 
@@ -35,13 +35,16 @@ def test_copier_drops_are_filed_by_dossier(workers, workspace, tmp_path):
     save_pages(pages, inbox / by_folder / "to-khai.pdf", 300)
     save_pages(pages[1:], inbox / f"{by_name}_cccd.jpg", 300)
     save_pages(pages[:1], inbox / "khong-ro-ho-so.png", 300)
+    by_receipt = f"000.00.22.H26-{run}-0003"
+    save_pages([render_receipt(rng, by_receipt, 300, 1.0)[0], pages[0]], inbox / "scan0001.pdf", 300)
     (inbox / f"{by_name}_hong.pdf").write_bytes(b"%PDF-1.4 broken")
 
     result = run_sohoa("watch", str(inbox), "--once", "--json", env=SETTLE)
     assert result.returncode == 0, result.stderr
     outcomes = {o["path"]: o for o in map(json.loads, result.stdout.splitlines())}
     assert set(outcomes) == {f"{by_folder}/to-khai.pdf", f"{by_name}_cccd.jpg", "khong-ro-ho-so.png",
-                             f"{by_name}_hong.pdf"}
+                             f"{by_name}_hong.pdf", "scan0001.pdf"}
+    assert outcomes["scan0001.pdf"]["dossier_id"] == by_receipt  # named by its receipt's QR code
     assert outcomes[f"{by_folder}/to-khai.pdf"]["dossier_id"] == by_folder
     assert outcomes[f"{by_name}_cccd.jpg"]["reason"] is None
     assert "no dossier ID" in outcomes["khong-ro-ho-so.png"]["reason"]
@@ -53,6 +56,7 @@ def test_copier_drops_are_filed_by_dossier(workers, workspace, tmp_path):
 
     first = wait_for_manifest(workspace, by_folder)
     assert first["status"] == "complete" and first["documents"][0]["page_count"] == 2
+    assert wait_for_manifest(workspace, by_receipt)["documents"][0]["page_count"] == 2
     second = wait_for_manifest(workspace, by_name)
     assert second["status"] == "needs_review"  # the broken PDF is on record beside the stored photo
     assert [d["source"]["name"] for d in second["documents"]] == [f"{by_name}_cccd.jpg"]
