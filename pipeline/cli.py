@@ -176,13 +176,14 @@ def show_manifest(manifest: dict, settings: Settings) -> None:
 @click.option("--device", help="SANE device name (default from settings: the first scanner found).")
 @click.option("--source", type=click.Choice(["adf", "adf-duplex", "flatbed"]), help="Where the papers are.")
 @click.option("--dpi", type=int, help="Scan resolution (default from settings).")
+@click.option("--page-size", type=click.Choice(["a4", "a5", "letter", "legal"]), help="Scan area (default a4).")
 @click.option("--timeout", default=600, show_default=True, help="Seconds to wait for the pages to be read.")
 @click.option("--option", "options", multiple=True, metavar="NAME=VALUE",
               help="A further SANE option of the device, e.g. page-height=297 (repeatable).")
 @click.option("--list", "list_only", is_flag=True, help="List the scanners and what they offer, then stop.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line for each event (for a front end).")
-def scan(dossier_id: str | None, device: str | None, source: str | None, dpi: int | None, timeout: int,
-         options: tuple[str, ...], list_only: bool, as_json: bool) -> None:
+def scan(dossier_id: str | None, device: str | None, source: str | None, dpi: int | None, page_size: str | None,
+         timeout: int, options: tuple[str, ...], list_only: bool, as_json: bool) -> None:
     """Scan papers into the dossier, showing each page as it is captured and read.
 
     Pages enter the pipeline as they come off the scanner. A paper jam, an
@@ -228,8 +229,10 @@ def scan(dossier_id: str | None, device: str | None, source: str | None, dpi: in
         name = found[0][0]
     if any("=" not in option for option in options):
         fail("--option takes NAME=VALUE, e.g. page-height=297", EXIT_USAGE)
+    if settings.scanner_driver != "sane":
+        fail(f"scanner_driver {settings.scanner_driver!r}: the drivers built so far are: sane", EXIT_USAGE)
     scanner = SaneScanner(name, dpi or settings.dpi, settings.scanner_mode, source or settings.scanner_source,
-                          dict(option.split("=", 1) for option in options))
+                          page_size or settings.scanner_page_size, dict(option.split("=", 1) for option in options))
     manifest, count = scan_into_dossier(ws, dossier_id, scanner, event, timeout)
     if as_json:
         event("done", status=manifest["status"], pages_captured=count, manifest=manifest)

@@ -46,6 +46,7 @@ class Settings:
     scanner_device: str | None
     scanner_source: str
     scanner_mode: str
+    scanner_page_size: str
     watch_dossier_pattern: str
     watch_settle_s: int
     watch_interval_s: int

@@ -19,6 +19,8 @@ SOURCES = {  # our name -> words that SANE backends use for it
     "adf-duplex": ("duplex",),
 }
 
+PAGE_SIZES = {"a4": (210.0, 297.0), "a5": (148.0, 210.0), "letter": (215.9, 279.4), "legal": (215.9, 355.6)}
+
 FAULTS = {  # SANE status text -> (code, reason, what to do)
     "Document feeder jammed": ("jammed", "the paper jammed in the feeder",
                                "Clear the jam, put the pages not yet scanned back in the feeder and scan again: "
@@ -73,10 +75,13 @@ def list_devices() -> list[dict]:
 class SaneScanner:
     """One SANE device, set up for a dossier: resolution, colour mode, source."""
 
-    def __init__(self, device: str, dpi: int, mode: str, source: str, options: dict[str, str] | None = None) -> None:
+    def __init__(self, device: str, dpi: int, mode: str, source: str, page_size: str = "a4",
+                 options: dict[str, str] | None = None) -> None:
         if source not in SOURCES:
             raise ValueError(f"source {source!r}: use one of {', '.join(SOURCES)}")
-        self.name, self.dpi, self.mode, self.source = device, dpi, mode, source
+        if page_size not in PAGE_SIZES:
+            raise ValueError(f"page size {page_size!r}: use one of {', '.join(PAGE_SIZES)}")
+        self.name, self.dpi, self.mode, self.source, self.page_size = device, dpi, mode, source, page_size
         self.options = options or {}  # further SANE options by name, e.g. {"page-height": "297"}
 
     def _open(self) -> sane.SaneDev:
@@ -96,6 +101,11 @@ class SaneScanner:
             device.mode = self.mode
         if "source" in options:
             device.source = self._source_name(options["source"][8])
+        if "br-x" in options and "br-y" in options:  # the scan area, clipped to what the device reaches
+            width, height = PAGE_SIZES[self.page_size]
+            device.tl_x, device.tl_y = 0, 0
+            device.br_x = min(width, options["br-x"][8][1])
+            device.br_y = min(height, options["br-y"][8][1])
         for key, text in self.options.items():
             if key not in options:
                 device.close()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 
 import pytest
+from PIL import Image
 
 from pipeline import dossier as keys
 from samples.generate import render_page
@@ -94,3 +96,13 @@ def test_unknown_device_is_named(workers, dossier_id):
     code, events = scan("--dossier", dossier_id, "--device", "nosuch:0", "--source", "flatbed")
     (fault,) = [e for e in events if e["event"] == "fault"]
     assert fault["code"] == "not_found" and "test:0" in fault["hint"]
+
+
+def test_the_page_size_sets_the_scan_area(workers, workspace, dossier_id):
+    """A5 (148 x 210 mm) on the test flatbed, which reaches 200 mm: 148 x 200 mm at 100 dpi, 583 x 787 pixels."""
+    code, events = scan("--dossier", dossier_id, "--device", "test:0", "--source", "flatbed", "--dpi", "100",
+                        "--page-size", "a5")
+    assert events[-1]["pages_captured"] == 1 and events[-1]["manifest"]["documents"][0]["page_count"] == 1
+    (staged,) = [k for k in workspace.staging.keys(f"{dossier_id}/") if k.endswith("page-0000.page")]
+    image = Image.open(io.BytesIO(workspace.staging.get(staged)))
+    assert abs(image.width - 583) <= 3 and abs(image.height - 787) <= 3, image.size
