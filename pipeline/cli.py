@@ -133,23 +133,19 @@ def ingest(files: tuple[Path, ...], dossier_id: str, wait: bool, timeout: int, a
 
 
 def wait_for(ws, dossier_id: str, documents: list[str], pages: int, timeout: int, show_progress: bool) -> dict:
-    """Follow the dossier until its manifest is final or time is up.
+    """Follow the dossier until its manifest is final or time is up, with a bar of pages read."""
+    from pipeline import steps
 
-    One listing and one small read a poll, whatever the dossier's size, so
-    waiting never competes with the workers for the S3 server.
-    """
-    deadline = time.monotonic() + timeout
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, disable=not show_progress, transient=True) as progress:
         task = progress.add_task(f"{dossier_id}: pages read", total=pages)
-        while True:
+
+        def count_read() -> None:
             read = sum(1 for key in ws.staging.keys(keys.staging_prefix(dossier_id))
                        if key.endswith(".ocr.json") and key.split("/")[1] in documents)
             progress.update(task, completed=read)
-            manifest = ws.records.get_json_or_none(keys.manifest_key(dossier_id)) or {"status": "processing"}
-            if manifest["status"] != "processing" or time.monotonic() > deadline:
-                return manifest
-            time.sleep(0.5)
+
+        return steps.final_manifest(ws, dossier_id, timeout, count_read)
 
 
 def show_manifest(manifest: dict, settings: Settings) -> None:

@@ -9,7 +9,6 @@ dossier's manifest to be final.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from pipeline import dossier as keys
@@ -60,10 +59,4 @@ def scan_into_dossier(ws: steps.Workspace, dossier_id: str, scanner: PageSource,
         actors.publish_manifest.send(dossier_id)
     elif steps.close_document(ws, dossier_id, doc_id, count, problems):
         actors.assemble_document.send(dossier_id, doc_id)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        report_read()
-        manifest = ws.records.get_json_or_none(keys.manifest_key(dossier_id)) or {"status": "processing"}
-        if manifest["status"] != "processing" or time.monotonic() > deadline:
-            return manifest, count
-        time.sleep(0.2)
+    return steps.final_manifest(ws, dossier_id, timeout_s, report_read), count

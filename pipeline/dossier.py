@@ -58,10 +58,6 @@ def check_dossier_id(dossier_id: str) -> str:
     return dossier_id
 
 
-def is_portal_code(dossier_id: str) -> bool:
-    return PORTAL_CODE.fullmatch(dossier_id) is not None
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

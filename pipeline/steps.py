@@ -13,10 +13,10 @@ One page's path: `receive_file` (CLI) -> `split_source` -> `process_page`
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -268,3 +268,18 @@ def publish_manifest(ws: Workspace, dossier_id: str) -> dict:
             break
     log.info("dossier %s: manifest %s, %d documents", dossier_id, current["status"], len(current["documents"]))
     return current
+
+
+def final_manifest(ws: Workspace, dossier_id: str, timeout_s: float, on_poll: Callable[[], None]) -> dict:
+    """Poll until the dossier's manifest is final (or time is up) and return it; `on_poll` shows progress.
+
+    One small read a poll, whatever the dossier's size, so a waiting client
+    never competes with the workers for the S3 server.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        on_poll()
+        current = ws.records.get_json_or_none(keys.manifest_key(dossier_id)) or {"status": "processing"}
+        if current["status"] != "processing" or time.monotonic() > deadline:
+            return current
+        time.sleep(0.3)

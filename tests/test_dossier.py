@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.dossier import InvalidDossierId, check_dossier_id, document_id, is_portal_code
+from pipeline.dossier import PORTAL_CODE, InvalidDossierId, check_dossier_id, document_id
 
 
 @pytest.mark.parametrize("good", ["000.00.22.H26-250305-0001", "HS-2019-0042", "archive_1998.12"])
@@ -28,8 +28,8 @@ def test_unsafe_ids_are_refused(bad, why):
 
 
 def test_portal_code_is_recognised():
-    assert is_portal_code("000.00.22.H26-250305-0001")
-    assert not is_portal_code("HS-2019-0042")
+    assert PORTAL_CODE.fullmatch("000.00.22.H26-250305-0001")
+    assert not PORTAL_CODE.fullmatch("HS-2019-0042")
 
 
 def test_document_id_is_stable_for_the_same_content():
