@@ -38,12 +38,13 @@ class Service:
     log_file: Path
 
     def pid(self) -> int | None:
-        """The running process's id, or None when it is not running."""
+        """The running process's id, or None when it is not running (or dead, awaiting its parent)."""
         try:
             pid = int(self.pid_file.read_text().strip())
             os.kill(pid, 0)
-            return pid
-        except (OSError, ValueError):
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            return None if state in ("Z", "X") else pid
+        except (OSError, ValueError, IndexError):
             return None
 
 

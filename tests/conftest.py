@@ -74,8 +74,9 @@ def workspace(stack):
 class Workers:
     """`sohoa worker` processes, started and stopped by the tests."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, env: dict[str, str] | None = None) -> None:
         self.log = log
+        self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen | None = None
 
     def start(self, processes: int = 2) -> None:
@@ -83,7 +84,7 @@ class Workers:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [SOHOA, "worker", "--processes", str(processes)], stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True, env=self.env,
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
