@@ -199,3 +199,18 @@ def test_sideways_and_blurred_pages_are_stored_upright_with_warnings(workers, wo
     assert cer(upright["pages"][0]["text"], truth) < 0.03
     soft = workspace.records.get_json(manifest["documents"][1]["json_key"])
     assert soft["pages"][0]["warnings"][0]["code"] == "blurred"
+
+
+def test_no_personal_data_reaches_the_logs(workers, dossier_id, page_images, tmp_path):
+    """Names, ID numbers and addresses on the pages never appear in the workers' log (INFO and above)."""
+    image, truth = page_images[3]
+    path = tmp_path / "cccd.png"
+    image.save(path, dpi=(300, 300))
+    result, answer = ingest(dossier_id, path)
+    assert result.returncode == 0 and answer["manifest"]["status"] == "complete"
+    log = workers.log.read_text(encoding="utf-8")
+    assert f"dossier {dossier_id}" in log  # the log is there and speaks of this dossier
+    fields = dict(line.split(": ", 1) for line in truth.splitlines() if ": " in line)
+    personal = [fields["1. Họ, chữ đệm và tên"], fields["4. Số định danh cá nhân/CCCD"], fields["5. Nơi thường trú"]]
+    for value in personal:
+        assert value not in log and value.title() not in log
