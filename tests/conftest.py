@@ -61,6 +61,10 @@ def stack():
     settings = load_settings()
     yield settings
     local.down(settings)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """The temporary state folder goes, whether or not a test started the stack."""
     shutil.rmtree(STATE, ignore_errors=True)
 
 
