@@ -38,14 +38,21 @@ class Service:
     log_file: Path
 
     def pid(self) -> int | None:
-        """The running process's id, or None when it is not running (or dead, awaiting its parent)."""
+        """The running process's id, or None when it is not running."""
         try:
             pid = int(self.pid_file.read_text().strip())
-            os.kill(pid, 0)
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            return None if state in ("Z", "X") else pid
-        except (OSError, ValueError, IndexError):
+        except (OSError, ValueError):
             return None
+        return pid if _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    """True while the process runs; a dead one not yet reaped by its parent (a zombie) is not."""
+    try:
+        os.kill(pid, 0)
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 def services(settings: Settings) -> tuple[Service, Service]:
@@ -167,9 +174,9 @@ def down(settings: Settings) -> None:
             continue
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        while service.pid() is not None and time.monotonic() < deadline:
+        while _alive(pid) and time.monotonic() < deadline:  # the process, not its pid file (Redis drops that early)
             time.sleep(0.1)
-        if service.pid() is not None:
+        if _alive(pid):
             os.kill(pid, signal.SIGKILL)
         service.pid_file.unlink(missing_ok=True)
 

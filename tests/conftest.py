@@ -11,21 +11,16 @@ import itertools
 import os
 import random
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from storage.stack import free_ports
+from tests.helpers import Workers
 
 STATE = Path(tempfile.mkdtemp(prefix="sohoa-test-"))
-
-
 S3_PORT, REDIS_PORT = free_ports()
 # SANE's virtual scanners, from sane-backends itself: `test` (flatbed and feeder of
 # test pictures) and `pnm` (scans a file it is given, and fails on demand). A
@@ -47,8 +42,6 @@ os.environ.update(
 )
 for key in ("SOHOA_BROKER_URL", "SOHOA_S3_ENDPOINT", "SOHOA_S3_ACCESS_KEY", "SOHOA_S3_SECRET_KEY", "SOHOA_CONFIG"):
     os.environ.pop(key, None)
-
-SOHOA = str(Path(sys.executable).parent / "sohoa")
 
 
 @pytest.fixture(scope="session")
@@ -75,47 +68,6 @@ def workspace(stack):
     return Workspace.open(stack)
 
 
-class Workers:
-    """`sohoa worker` processes, started and stopped by the tests."""
-
-    def __init__(self, log: Path, env: dict[str, str] | None = None) -> None:
-        self.log = log
-        self.env = {**os.environ, **(env or {})}
-        self.process: subprocess.Popen | None = None
-
-    def start(self, processes: int = 2) -> None:
-        offset = self.log.stat().st_size if self.log.exists() else 0
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [SOHOA, "worker", "--processes", str(processes)], stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, env=self.env,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with open(self.log, "rb") as handle:
-                handle.seek(offset)
-                if handle.read().count(b"ready for action") >= processes:
-                    return
-            if self.process.poll() is not None:
-                raise RuntimeError(f"sohoa worker exited: {self.log.read_text()[-2000:]}")
-            time.sleep(0.1)
-        raise RuntimeError(f"sohoa worker not ready in 60 s: {self.log.read_text()[-2000:]}")
-
-    def kill(self) -> None:
-        """SIGKILL the whole worker process group, as a crash or the OOM killer would."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-
 @pytest.fixture(scope="module")
 def workers(stack, tmp_path_factory) -> Iterator[Workers]:
     running = Workers(tmp_path_factory.mktemp("workers") / "worker.log")
@@ -132,8 +84,3 @@ _RUN = f"{random.randint(0, 999999):06d}"
 def dossier_id() -> str:
     """A fresh portal-format dossier ID for each test."""
     return f"000.00.22.H26-{_RUN}-{next(_DOSSIERS):04d}"
-
-
-def run_sohoa(*args: str, timeout: int = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([SOHOA, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})

@@ -15,7 +15,7 @@ from PIL import Image, ImageFilter
 from pipeline import dossier as keys
 from pipeline import steps
 from samples.generate import render_page, save_pages
-from tests.conftest import run_sohoa
+from tests.helpers import run_sohoa
 from tests.checks import cer, check_pdfa
 
 

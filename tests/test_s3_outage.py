@@ -11,7 +11,7 @@ from pipeline import dossier as keys
 from pipeline import steps
 from samples.generate import render_page, save_pages
 from storage import stack as local
-from tests.conftest import Workers, run_sohoa
+from tests.helpers import Workers, run_sohoa
 
 
 def test_a_dossier_survives_the_s3_server_stopping_for_a_while(stack, workspace, dossier_id, tmp_path):

@@ -12,7 +12,7 @@ from PIL import Image
 from pipeline import dossier as keys
 from samples.generate import render_page
 from tests.checks import cer
-from tests.conftest import run_sohoa
+from tests.helpers import run_sohoa
 
 
 def scan(*args: str) -> tuple[int, list[dict]]:

@@ -10,7 +10,7 @@ import time
 from pipeline import dossier as keys
 from samples.generate import render_page, render_receipt, save_pages
 from scanners.folder import FolderInbox
-from tests.conftest import run_sohoa
+from tests.helpers import run_sohoa
 
 SETTLE = {"SOHOA_WATCH_SETTLE_S": "1"}
 

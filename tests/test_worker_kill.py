@@ -10,7 +10,7 @@ import pikepdf
 from pipeline import dossier as keys
 from pipeline import steps
 from samples.generate import render_page, save_pages
-from tests.conftest import Workers, run_sohoa
+from tests.helpers import Workers, run_sohoa
 
 
 def wait_until(condition, seconds: float, what: str):

@@ -1,0 +1,58 @@
+"""Helpers the tests share for running sohoa's own commands and workers (no side effects on import)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SOHOA = str(Path(sys.executable).parent / "sohoa")
+
+
+class Workers:
+    """`sohoa worker` processes, started and stopped by the tests."""
+
+    def __init__(self, log: Path, env: dict[str, str] | None = None) -> None:
+        self.log = log
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen | None = None
+
+    def start(self, processes: int = 2) -> None:
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [SOHOA, "worker", "--processes", str(processes)], stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, env=self.env,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with open(self.log, "rb") as handle:
+                handle.seek(offset)
+                if handle.read().count(b"ready for action") >= processes:
+                    return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"sohoa worker exited: {self.log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        raise RuntimeError(f"sohoa worker not ready in 60 s: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker process group, as a crash or the OOM killer would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def run_sohoa(*args: str, timeout: int = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([SOHOA, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
