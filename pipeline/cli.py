@@ -24,6 +24,9 @@ import time
 from pathlib import Path
 
 import click
+import dramatiq.errors
+import redis.exceptions
+import urllib3.exceptions
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -74,7 +77,24 @@ def emit_json(value: object) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
 
-@click.group(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+# What the clients raise when the broker or the S3 server stops answering in the middle of a command.
+UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, dramatiq.errors.ConnectionError,
+               urllib3.exceptions.HTTPError)
+
+
+class Commands(click.Group):
+    """Every command: a service that goes away mid-command ends it with exit code 5 and a sentence."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except UNREACHABLE as exc:
+            fail(f"the broker or the S3 server stopped answering ({exc}).\n"
+                 "What was handed in is kept in staging: run the same command again once both are up "
+                 "(`sohoa stack status`).", EXIT_UNREACHABLE)
+
+
+@click.group(cls=Commands, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sohoa")
 @click.option("-v", "--verbose", is_flag=True, help="Log what each step does (no personal data at INFO).")
 def main(verbose: bool) -> None:
@@ -96,7 +116,8 @@ def ingest(files: tuple[Path, ...], dossier_id: str, wait: bool, timeout: int, a
     others go on. A file already stored in the dossier is not done again.
     Workers (`sohoa worker`) do the work; --wait follows it to the end.
     """
-    from pipeline import actors, steps
+    from pipeline import steps
+    from pipeline.counter import hand_in_file
 
     dossier_id = dossier_id_or_exit(dossier_id)
     settings = settings_or_exit()
@@ -106,11 +127,9 @@ def ingest(files: tuple[Path, ...], dossier_id: str, wait: bool, timeout: int, a
         if not path.is_file():
             refused.append({"file": str(path), "reason": "no such file", "hint": "Check the path."})
             continue
-        item = steps.receive_file(ws, dossier_id, path)
+        item = hand_in_file(ws, dossier_id, path)
         if item.problem:
             refused.append(item.problem.as_dict())
-        elif not item.already_stored:
-            actors.split_source.send(dossier_id, item.document_id)
         received.append(item)
         if not as_json:
             state = "refused" if item.problem else "already stored" if item.already_stored else f"{item.pages} page(s) queued"
@@ -253,7 +272,8 @@ def watch(folder: Path, done_dir: Path | None, error_dir: Path | None, once: boo
     receipt's QR code on its first page. Nothing is taken
     twice and nothing is lost if the watcher is stopped or restarted.
     """
-    from pipeline import actors, steps
+    from pipeline import steps
+    from pipeline.counter import hand_in_file
     from pipeline.receipt import code_on_first_page
     from scanners.folder import FolderInbox
 
@@ -271,9 +291,7 @@ def watch(folder: Path, done_dir: Path | None, error_dir: Path | None, once: boo
             keys.check_dossier_id(dossier_id)
         except keys.InvalidDossierId as exc:
             return str(exc)
-        item = steps.receive_file(ws, dossier_id, path)
-        if not item.problem and not item.already_stored:
-            actors.split_source.send(dossier_id, item.document_id)
+        item = hand_in_file(ws, dossier_id, path)
         steps.publish_manifest(ws, dossier_id)
         return str(item.problem) if item.problem else None
 

@@ -1,15 +1,19 @@
-"""A scan session at the counter: pages from a scanner into a dossier, told as they happen.
+"""The two ways papers are handed in: a file, or a scan session at the counter.
 
-Each page is staged and sent to the workers the moment it comes off the
-device, so the first pages are being read while the feeder still runs. The
-session reports `captured`, `read`, `fault` events to whoever shows them
-(the terminal, a front end through JSON lines, a benchmark) and waits for the
-dossier's manifest to be final.
+Both run on the client side (the CLI, the folder watcher, a benchmark): they
+put the papers in staging and send the workers their first message.
+
+In a scan session each page is staged and sent to the workers the moment it
+comes off the device, so the first pages are being read while the feeder
+still runs. The session reports `captured`, `read`, `fault` events to whoever
+shows them (the terminal, a front end through JSON lines, a benchmark) and
+waits for the dossier's manifest to be final.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from pipeline import dossier as keys
 from pipeline import steps
@@ -17,6 +21,16 @@ from pipeline.ingest import png_bytes
 from scanners.base import PageSource, ScannerError
 
 OnEvent = Callable[..., None]  # on_event(kind, **fields)
+
+
+def hand_in_file(ws: steps.Workspace, dossier_id: str, path: Path) -> steps.Received:
+    """Receive a file into the dossier and queue it for the workers, unless it was refused or is stored."""
+    from pipeline import actors  # configures the broker; only a client that sends needs it
+
+    item = steps.receive_file(ws, dossier_id, path)
+    if not item.problem and not item.already_stored:
+        actors.split_source.send(dossier_id, item.document_id)
+    return item
 
 
 def scan_into_dossier(ws: steps.Workspace, dossier_id: str, scanner: PageSource, on_event: OnEvent,

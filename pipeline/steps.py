@@ -53,13 +53,12 @@ class Received:
     """The outcome of handing one file to a dossier."""
 
     document_id: str
-    name: str
     pages: int
     problem: BadInput | None = None
     already_stored: bool = False
 
 
-def receive_file(ws: Workspace, dossier_id: str, path: Path, source_kind: str = "file") -> Received:
+def receive_file(ws: Workspace, dossier_id: str, path: Path) -> Received:
     """Put a file into staging as one document of the dossier (the client's half of ingest).
 
     A file that was already digitized into this dossier is not done again. A
@@ -71,7 +70,7 @@ def receive_file(ws: Workspace, dossier_id: str, path: Path, source_kind: str = 
     source_key = keys.staging_key(dossier_id, doc_id, "source.json")
     previous = ws.staging.get_json_or_none(source_key)
     if previous and ws.staging.get_json_or_none(keys.staging_key(dossier_id, doc_id, "done.json")):
-        return Received(doc_id, path.name, previous.get("pages", 0), already_stored=True)
+        return Received(doc_id, previous.get("pages", 0), already_stored=True)
     if previous:  # handed in before but not finished: start that document afresh
         ws.staging.delete_prefix(keys.staging_prefix(dossier_id, doc_id))
     try:
@@ -80,7 +79,7 @@ def receive_file(ws: Workspace, dossier_id: str, path: Path, source_kind: str = 
         found, problem = Inspection("unknown", 0, False, ws.settings.dpi), exc
     ws.staging.upload(keys.staging_key(dossier_id, doc_id, "source"), str(path), "application/octet-stream")
     source = {
-        "name": path.name, "kind": source_kind, "format": found.format, "sha256": digest,
+        "name": path.name, "kind": "file", "format": found.format, "sha256": digest,
         "bytes": path.stat().st_size, "pages": found.pages, "page_is_file": found.page_is_file,
         "dpi": found.dpi, "order": previous["order"] if previous else time.time_ns(),
     }
@@ -88,7 +87,7 @@ def receive_file(ws: Workspace, dossier_id: str, path: Path, source_kind: str = 
     if problem:
         record_failure(ws, dossier_id, doc_id, "ingest", problem.as_dict())
     log.info("dossier %s: received document %s (%d pages)", dossier_id, doc_id, found.pages)
-    return Received(doc_id, path.name, found.pages, problem)
+    return Received(doc_id, found.pages, problem)
 
 
 def receive_scan(ws: Workspace, dossier_id: str, device: str) -> str:

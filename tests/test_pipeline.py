@@ -214,3 +214,14 @@ def test_no_personal_data_reaches_the_logs(workers, dossier_id, page_images, tmp
     personal = [fields["1. Họ, chữ đệm và tên"], fields["4. Số định danh cá nhân/CCCD"], fields["5. Nơi thường trú"]]
     for value in personal:
         assert value not in log and value.title() not in log
+
+
+def test_an_unreachable_broker_is_told_and_nothing_is_lost(workers, dossier_id, good_files):
+    """The broker is down: exit 5 with a sentence, no traceback; the same command later stores the file."""
+    files, _ = good_files
+    down = run_sohoa("ingest", str(files[2]), "--dossier", dossier_id, env={"SOHOA_BROKER_URL": "redis://127.0.0.1:1/0"})
+    assert down.returncode == 5
+    assert "stopped answering" in down.stderr and "Traceback" not in down.stderr
+    result, answer = ingest(dossier_id, files[2])
+    assert result.returncode == 0, result.stderr
+    assert answer["manifest"]["status"] == "complete" and len(answer["manifest"]["documents"]) == 1
