@@ -56,6 +56,8 @@ class Settings:
     tesseract_psm: int
     jpeg_quality: int
     timezone: str
+    document_types: Path
+    classifier_model: Path
 
     @property
     def credentials_file(self) -> Path:
@@ -129,6 +131,9 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         if key not in values:
             raise SettingsError(f"{path}: setting {key!r} is missing")
     settings = Settings(**{key: _convert(key, values[key], hints[key]) for key in hints})
+    # Files named in the settings file are found beside it, wherever it is run from.
+    settings = dataclasses.replace(settings, document_types=path.parent / settings.document_types,
+                                   classifier_model=path.parent / settings.classifier_model)
     if settings.s3_access_key is None and settings.credentials_file.exists():
         keys = json.loads(settings.credentials_file.read_text())
         settings = dataclasses.replace(

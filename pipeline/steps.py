@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import dossier as keys
-from pipeline.assemble import build_pdf, encode_page_image, page_pdf, stored_form
+from pipeline.assemble import build_pdf
 from pipeline.ingest import BadInput, Inspection, SourcePage, inspect, read_pages
 from pipeline.ocr import OcrEngine, Tesseract
-from pipeline.preprocess import even_out, straighten
-from pipeline.quality import quality_warnings
+from pipeline.read import read_page
 from pipeline.record import DocumentState, document_record, manifest, now
 from pipeline.settings import Settings
 from storage.s3 import Bucket, buckets
@@ -168,22 +167,13 @@ def process_page(ws: Workspace, dossier_id: str, doc_id: str, index: int) -> boo
     data = ws.staging.get(keys.staging_key(dossier_id, doc_id, entry["object"]))
     image = SourcePage(index, data, entry["dpi"]).image()
     started = time.perf_counter()
-    warnings = quality_warnings(image, entry["dpi"])
-    straight = straighten(image, entry["dpi"])
-    text = ws.engine.recognize(even_out(straight.image), entry["dpi"])
-    stored = encode_page_image(stored_form(straight.image), ws.settings.jpeg_quality)
-    searchable = page_pdf(stored, text.text_layer_pdf)
-    ws.staging.put(keys.page_key(dossier_id, doc_id, index, "pdf"), searchable, "application/pdf")
-    result = {
-        "source_page": entry["source_page"], "dpi": entry["dpi"],
-        "rotation_applied": straight.rotation_applied, "skew_corrected_deg": straight.skew_corrected_deg,
-        "mean_confidence": text.mean_confidence, "warnings": warnings,
-        "text": text.text, "words": [w.as_dict() for w in text.words],
-    }
+    read = read_page(image, entry["dpi"], ws.engine, ws.settings.jpeg_quality)
+    ws.staging.put(keys.page_key(dossier_id, doc_id, index, "pdf"), read.pdf, "application/pdf")
+    result = dict(read.result, source_page=entry["source_page"])
     # Written last: its presence is what says the page is read.
     ws.staging.put_json(keys.page_key(dossier_id, doc_id, index, "ocr.json"), result)
     log.info("dossier %s document %s page %d: read in %.1f s, confidence %.1f",
-             dossier_id, doc_id, index, time.perf_counter() - started, text.mean_confidence)
+             dossier_id, doc_id, index, time.perf_counter() - started, result["mean_confidence"])
     plan = ws.staging.get_json_or_none(keys.staging_key(dossier_id, doc_id, "pages.json"))
     return plan is not None and _pages_read(ws, dossier_id, doc_id) == plan["count"]
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pikepdf
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
@@ -60,8 +61,8 @@ class Person:
     phone: str
 
 
-def fake_person(rng: random.Random) -> Person:
-    sex = rng.choice(["Nam", "Nữ"])
+def fake_person(rng: random.Random, sex: str | None = None) -> Person:
+    sex = sex or rng.choice(["Nam", "Nữ"])
     middle = "Thị" if sex == "Nữ" else rng.choice([m for m in MIDDLE_NAMES if m != "Thị"])
     name = f"{rng.choice(FAMILY_NAMES)} {middle} {rng.choice(GIVEN_NAMES)}"
     year = rng.randint(1950, 2005)
@@ -147,14 +148,21 @@ def render_receipt(
 
 def render_lines(rng: random.Random, lines: list[tuple[str, str]], dpi: int, skew_deg: float, noise: float,
                  qr_text: str | None = None) -> tuple[Image.Image, str]:
-    """Draw (style, text) lines on an A4 page, a QR code at the top right if asked, then degrade it."""
+    """Draw (style, text) lines on an A4 page, then skew it and add noise; returns the page and its text.
+
+    Styles: plain, bold, title (centred, bold), right (aligned right), gap,
+    field ("label: value"; the value moves to the next line when it does not
+    fit), field_below (always on the next line), qr (the text as a QR code at
+    the top right), frame (a card's border around what follows), sign (a
+    signature), seal (a round stamp), drawing (a floor plan).
+    """
     width, height = int(8.27 * dpi), int(11.69 * dpi)
     page = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(page)
     px = dpi / 72
     regular = font_path(SERIF)
     bold = font_path(SERIF_BOLD)
-    text = "\n".join(t for _, t in lines)
+    text = "\n".join(t for style, t in lines if style not in GRAPHICS)
     assert_glyphs(regular, text)
     assert_glyphs(bold, text)
     fonts = {
@@ -162,43 +170,91 @@ def render_lines(rng: random.Random, lines: list[tuple[str, str]], dpi: int, ske
         "bold": ImageFont.truetype(str(bold), int(13 * px)),
         "title": ImageFont.truetype(str(bold), int(15 * px)),
     }
-    y = int(0.8 * dpi)
     margin = int(0.9 * dpi)
+    y = int(0.8 * dpi)
+    qr_text = qr_text or next((t for style, t in lines if style == "qr"), None)
     if qr_text:
         y = int(1.9 * dpi)  # below the code
         code = cv2.QRCodeEncoder.create().encode(qr_text)
         module = max(4, dpi // 40)
         code = Image.fromarray(cv2.resize(code, None, fx=module, fy=module, interpolation=cv2.INTER_NEAREST))
         page.paste(code, (width - margin - code.width, int(0.5 * dpi)))
+    frame_top = None
+    printed = []
     for style, line in lines:
-        if style == "gap":
-            y += int(12 * px)
+        if style in ("gap", "qr"):
+            y += int(12 * px) if style == "gap" else 0
             continue
-        font = fonts[style]
-        box = draw.textbbox((0, 0), line, font=font)
-        centred = style in ("bold", "title") or line in MOTTO[1:]
-        x = (width - (box[2] - box[0])) // 2 if centred else margin
-        draw.text((x, y), line, font=font, fill=20)
-        y += int((box[3] - box[1]) + 10 * px)
+        if style == "frame":
+            if frame_top is not None:
+                draw.rounded_rectangle((margin - 20, frame_top, width - margin + 20, y), 30, outline=60, width=4)
+            frame_top = y - int(6 * px)
+            y += int(4 * px)
+            continue
+        if style in ("sign", "seal", "drawing"):
+            y = _graphic(draw, rng, style, width, margin, y, dpi)
+            continue
+        font = fonts.get(style, fonts["plain"])
+        pieces = [line]
+        if style.startswith("field") and ": " in line:
+            label, value = line.split(": ", 1)
+            too_wide = draw.textlength(line, font=font) > width - 2 * margin
+            if style == "field_below" or too_wide:
+                pieces = [label + ":", "      " + value.lstrip(".")]
+        for piece in pieces:
+            box = draw.textbbox((0, 0), piece, font=font)
+            if style in ("bold", "title") or piece in MOTTO[1:]:
+                x = (width - (box[2] - box[0])) // 2
+            elif style == "right":
+                x = width - margin - (box[2] - box[0])
+            else:
+                x = margin
+            draw.text((x, y), piece, font=font, fill=20)
+            printed.append(piece)
+            y += int(max(box[3] - box[1], 13 * px * 0.75) + 10 * px)
+    if frame_top is not None:
+        draw.rounded_rectangle((margin - 20, frame_top, width - margin + 20, y), 30, outline=60, width=4)
     if skew_deg:
         page = page.rotate(skew_deg, resample=Image.BICUBIC, expand=False, fillcolor=255)
     noise = np.random.default_rng(rng.randint(0, 2**32 - 1)).normal(0, noise, (height, width))
     pixels = np.clip(np.asarray(page, dtype=np.float32) + noise, 0, 255).astype(np.uint8)
     page = Image.fromarray(pixels, "L")
     page.info["dpi"] = (dpi, dpi)
-    return page, unicodedata.normalize("NFC", text)
+    return page, unicodedata.normalize("NFC", "\n".join(printed))
 
 
-def degraded_page(rng: random.Random) -> tuple[Image.Image, str, dict]:
-    """A page as a poor counter or archive scan: skewed, sometimes turned, noisy, soft, re-compressed.
+GRAPHICS = ("gap", "qr", "frame", "sign", "seal", "drawing")
 
-    Returns the image, the true text and how it was degraded (dpi, rotation
-    applied counter-clockwise, skew, colour mode, blur, edge shadow), for the
-    benchmarks.
+
+def _graphic(draw: ImageDraw.ImageDraw, rng: random.Random, style: str, width: int, margin: int, y: int,
+             dpi: int) -> int:
+    """Draw a signature, a stamp or a floor plan below y; returns the y after it."""
+    if style == "sign":
+        x0 = width - margin - int(2.2 * dpi)
+        points = [(x0 + i * dpi // 12, y + int(rng.uniform(0.05, 0.35) * dpi)) for i in range(16)]
+        draw.line(points, fill=40, width=max(2, dpi // 100), joint="curve")
+        return y + int(0.5 * dpi)
+    if style == "seal":
+        cx, cy, r = width - margin - int(1.6 * dpi), y + int(0.7 * dpi), int(0.6 * dpi)
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=110, width=max(3, dpi // 60))
+        draw.ellipse((cx - r * 0.7, cy - r * 0.7, cx + r * 0.7, cy + r * 0.7), outline=110, width=max(2, dpi // 100))
+        draw.regular_polygon((cx, cy, r * 0.3), 5, fill=110)
+        return y + int(1.5 * dpi)
+    top, left = y + dpi // 5, margin + dpi // 2  # drawing: rooms of a floor plan with dimension lines
+    right, bottom = width - margin - dpi // 2, top + int(3.5 * dpi)
+    draw.rectangle((left, top, right, bottom), outline=30, width=6)
+    for _ in range(3):
+        x = rng.randint(left + dpi // 2, right - dpi // 2)
+        draw.line((x, top, x, bottom), fill=30, width=4)
+    draw.line((left, bottom + dpi // 6, right, bottom + dpi // 6), fill=30, width=2)
+    return bottom + dpi // 2
+
+
+def degrade(rng: random.Random, image: Image.Image, dpi: int) -> tuple[Image.Image, dict]:
+    """Spoil a clean page as a poor scan does: sometimes turned, a shadowed edge, soft, bi-level or re-compressed.
+
+    Returns the page and how it was spoilt (rotation counter-clockwise, shadow, blur, colour mode).
     """
-    dpi = rng.choice([200, 240, 300])
-    skew = rng.uniform(-5.0, 5.0)
-    image, truth = render_page(rng, dpi, skew, noise=rng.uniform(3, 10))
     rotation = rng.choice([90, 180, 270]) if rng.random() < 0.10 else 0
     if rotation:
         image = image.rotate(rotation, expand=True, fillcolor=255)
@@ -221,16 +277,34 @@ def degraded_page(rng: random.Random) -> tuple[Image.Image, str, dict]:
         image = Image.open(buffer)
         image.load()
     image.info["dpi"] = (dpi, dpi)
-    return image, truth, {"dpi": dpi, "rotation": rotation, "skew": round(skew, 2), "mode": mode, "blur": blur,
-                          "shadow": shadow}
+    return image, {"rotation": rotation, "mode": mode, "blur": blur, "shadow": shadow}
 
 
-def save_pages(pages: list[Image.Image], path: Path, dpi: int) -> None:
-    """Write pages in the format the suffix names, as a scanner or copier would."""
+def degraded_page(rng: random.Random) -> tuple[Image.Image, str, dict]:
+    """A form page as a poor counter or archive scan; returns the image, its true text and how it was spoilt."""
+    dpi = rng.choice([200, 240, 300])
+    skew = rng.uniform(-5.0, 5.0)
+    image, truth = render_page(rng, dpi, skew, noise=rng.uniform(3, 10))
+    image, how = degrade(rng, image, dpi)
+    return image, truth, {"dpi": dpi, "skew": round(skew, 2), **how}
+
+
+def save_pages(pages: list[Image.Image], path: Path, dpi: int, target: io.BytesIO | None = None) -> None:
+    """Write pages in the format the suffix names, as a scanner or copier would (into `target` if given)."""
     suffix = path.suffix.lower()
     pages = [page.copy() for page in pages]  # Pillow keeps save options on the image objects
-    if suffix == ".pdf":
-        pages[0].save(path, "PDF", resolution=dpi, save_all=True, append_images=pages[1:], quality=80)
+    if suffix == ".pdf" and len({(p.mode, p.info.get("dpi")) for p in pages}) > 1:
+        # Pages of different modes or resolutions (a mixed stack): one PDF each, then joined,
+        # so that every page keeps its own size on paper.
+        with pikepdf.new() as joined:
+            for page in pages:
+                single = io.BytesIO()
+                save_pages([page], Path("page.pdf"), round(page.info.get("dpi", (dpi, dpi))[0]), single)
+                joined.pages.extend(pikepdf.open(io.BytesIO(single.getvalue())).pages)
+            joined.save(path)
+    elif suffix == ".pdf":
+        options = {} if pages[0].mode == "1" else {"quality": 80}
+        pages[0].save(target or path, "PDF", resolution=dpi, save_all=True, append_images=pages[1:], **options)
     elif suffix in (".tif", ".tiff"):
         pages[0].save(path, "TIFF", dpi=(dpi, dpi), save_all=True, append_images=pages[1:], compression="tiff_deflate")
     elif suffix in (".jpg", ".jpeg"):
