@@ -1,13 +1,13 @@
 """Dramatiq actors: thin wrappers that pass identifiers of staged objects between steps.
 
-Messages hold a dossier ID, a document ID and a page index, from which
+Messages hold a dossier ID, a stack ID and a page index, from which
 pipeline.dossier derives the object keys; never image bytes. Importing this
 module configures the broker from the settings (Redis or RabbitMQ), as
 Dramatiq requires before actors are declared; `sohoa worker` runs it.
 
 Retries: a step that raises (S3 or the broker away for a moment) is retried
 with exponential backoff; when the retries are spent, `record_failure` marks
-the document failed with the last error, so the dossier shows it.
+the stack failed with the last error, so the dossier shows it.
 Bad input raises nothing here: the steps record it and the batch goes on.
 """
 
@@ -57,33 +57,33 @@ def workspace() -> steps.Workspace:
 
 
 @dramatiq.actor(**STAGE)
-def split_source(dossier_id: str, doc_id: str) -> None:
-    pages = steps.split_source(workspace(), dossier_id, doc_id)
+def split_source(dossier_id: str, stack: str) -> None:
+    pages = steps.split_source(workspace(), dossier_id, stack)
     for index in pages:
-        process_page.send(dossier_id, doc_id, index)
+        process_page.send(dossier_id, stack, index)
     if not pages:
         publish_manifest.send(dossier_id)
 
 
 @dramatiq.actor(**STAGE)
-def process_page(dossier_id: str, doc_id: str, index: int) -> None:
-    if steps.process_page(workspace(), dossier_id, doc_id, index):
-        assemble_document.send(dossier_id, doc_id)
+def process_page(dossier_id: str, stack: str, index: int) -> None:
+    if steps.process_page(workspace(), dossier_id, stack, index):
+        assemble_stack.send(dossier_id, stack)
 
 
 @dramatiq.actor(**STAGE)
-def assemble_document(dossier_id: str, doc_id: str) -> None:
-    steps.assemble_document(workspace(), dossier_id, doc_id)
-    publish_manifest.send(dossier_id)
+def assemble_stack(dossier_id: str, stack: str) -> None:
+    for touched in steps.assemble_stack(workspace(), dossier_id, stack):
+        publish_manifest.send(touched)
 
 
 @dramatiq.actor(**{**STAGE, "on_retry_exhausted": None})
 def publish_manifest(dossier_id: str) -> None:
-    """Sent whenever a document ends; only the last one writes the final manifest.
+    """Sent whenever a stack ends; only the last one writes the final manifest.
 
-    Each document writes its done/error marker before this runs, so of two
-    documents ending together at least the later one sees both finished.
-    Checking first keeps a dossier of N documents at N listings, not N full reads.
+    Each stack writes its done/error marker before this runs, so of two
+    stacks ending together at least the later one sees both finished.
+    Checking first keeps a dossier of N stacks at N listings, not N full reads.
     """
     if steps.dossier_finished(workspace(), dossier_id):
         steps.publish_manifest(workspace(), dossier_id)
@@ -92,9 +92,9 @@ def publish_manifest(dossier_id: str) -> None:
 @dramatiq.actor(max_retries=SETTINGS.max_retries, min_backoff=SETTINGS.retry_min_backoff_ms)
 def record_failure(message: dict, retry_info: dict) -> None:
     """Called by Dramatiq when a step has failed `max_retries` times in a row."""
-    dossier_id, doc_id = message["args"][:2]
+    dossier_id, stack = message["args"][:2]
     last_line = (message["options"].get("traceback") or "unknown error").strip().splitlines()[-1]
-    steps.record_failure(workspace(), dossier_id, doc_id, message["actor_name"], {
+    steps.record_failure(workspace(), dossier_id, stack, message["actor_name"], {
         "file": None, "page": message["args"][2] if len(message["args"]) > 2 else None,
         "reason": f"gave up after {retry_info['retries'] + 1} attempts: {last_line}",
         "hint": "Check that the S3 server and the broker are up, then ingest the file again.",

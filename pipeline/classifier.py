@@ -13,7 +13,7 @@ names, read without pickle; `scripts/train_classifier.py` makes it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,9 +40,9 @@ class PageClassifier:
     """Class probabilities for a page's OCR text."""
 
     classes: tuple[str, ...]
-    columns: np.ndarray  # the hashed features the model uses
-    weights: np.ndarray  # classes x columns
-    intercept: np.ndarray
+    columns: np.ndarray = field(repr=False)  # the hashed features the model uses
+    weights: np.ndarray = field(repr=False)  # classes x columns
+    intercept: np.ndarray = field(repr=False)
 
     @classmethod
     def load(cls, path: Path) -> PageClassifier:

@@ -8,7 +8,8 @@ Settings come from config/settings.yaml and SOHOA_* environment variables.
 Exit codes (for scripts):
   0  done: every file digitized (or, without --wait, handed to the workers)
   2  wrong usage: unknown option, invalid dossier ID
-  3  needs review: some file or page was refused, the rest is stored
+  3  needs review: a file or page was refused, or a document's type or
+     fields need a person's eye (see the manifest's reasons); the rest is stored
   4  failed: nothing of the dossier could be digitized
   5  a service is unreachable: S3 server or broker
   6  --wait ran out of time before the dossier was finished
@@ -104,28 +105,35 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--dossier", "dossier_id", required=True, help="Dossier ID, e.g. 000.00.22.H26-250305-0001.")
+@click.option("--dossier", "dossier_id",
+              help="Dossier ID, e.g. 000.00.22.H26-250305-0001. Without it, each file's receipts name its dossiers.")
 @click.option("--wait", is_flag=True, help="Wait until the dossier is stored, showing progress.")
 @click.option("--timeout", default=1800, show_default=True, help="Seconds --wait waits at most.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts).")
-def ingest(files: tuple[Path, ...], dossier_id: str, wait: bool, timeout: int, as_json: bool) -> None:
+def ingest(files: tuple[Path, ...], dossier_id: str | None, wait: bool, timeout: int, as_json: bool) -> None:
     """Digitize FILES (PDF, TIFF, JPEG, PNG) into the dossier.
 
-    Each file becomes one document (type `khac` until classification lands).
-    Files that cannot be read are reported with the reason and kept out; the
-    others go on. A file already stored in the dossier is not done again.
-    Workers (`sohoa worker`) do the work; --wait follows it to the end.
+    Each file is a stack of pages: the workers split it into documents, type
+    them (config/document-types.yaml) and read their fields. A receipt in the
+    stack names its dossier; a stack of several dossiers, each starting with
+    its receipt, is split into them. A receipt that contradicts --dossier is
+    flagged for review, never merged silently. Files that cannot be read are
+    reported with the reason and kept out; the others go on. A file already
+    stored in the dossier is not done again. Workers (`sohoa worker`) do the
+    work; --wait follows it to the end.
     """
     from pipeline import steps
     from pipeline.counter import hand_in_file
 
-    dossier_id = dossier_id_or_exit(dossier_id)
+    dossier_id = dossier_id_or_exit(dossier_id) if dossier_id is not None else None
     settings = settings_or_exit()
     ws = workspace_or_exit(settings)
     received, refused = [], []
     for path in files:
         if not path.is_file():
             refused.append({"file": str(path), "reason": "no such file", "hint": "Check the path."})
+            if not as_json:
+                err.print(f"[red]{path}: no such file[/]")
             continue
         item = hand_in_file(ws, dossier_id, path)
         if item.problem:
@@ -134,53 +142,78 @@ def ingest(files: tuple[Path, ...], dossier_id: str, wait: bool, timeout: int, a
         if not as_json:
             state = "refused" if item.problem else "already stored" if item.already_stored else f"{item.pages} page(s) queued"
             out.print(f"{path.name}: {state}" + (f" ({item.problem})" if item.problem else ""))
-    for problem in refused:
-        if not as_json and problem["reason"] == "no such file":
-            err.print(f"[red]{problem['file']}: no such file[/]")
-    manifest = steps.publish_manifest(ws, dossier_id)
+    homes = list(dict.fromkeys(item.dossier_id for item in received))
+    manifests = {home: steps.publish_manifest(ws, home) for home in homes}
     if wait:
         queued = [item for item in received if not item.problem and not item.already_stored]
-        manifest = wait_for(ws, dossier_id, [item.document_id for item in queued], sum(i.pages for i in queued),
-                            timeout, show_progress=not as_json and err.is_terminal)
-    code = STATUS_EXIT[manifest["status"]] if wait else (EXIT_REVIEW if refused else EXIT_OK)
+        manifests = wait_for(ws, homes, [i.stack_id for i in queued], sum(i.pages for i in queued), timeout,
+                             show_progress=not as_json and err.is_terminal)
+    statuses = [m["status"] for m in manifests.values()]
+    code = max((STATUS_EXIT[s] for s in statuses), default=EXIT_FAILED) if wait else \
+        (EXIT_REVIEW if refused else EXIT_OK)
     if as_json:
-        emit_json({"dossier_id": dossier_id, "status": manifest["status"], "refused": refused,
-                   "manifest": manifest if wait else None})
+        given = manifests.get(dossier_id) if dossier_id else None
+        emit_json({"dossier_id": dossier_id, "status": given["status"] if given else None, "refused": refused,
+                   "manifest": given if wait else None,
+                   "dossiers": [{"dossier_id": d, "status": m["status"], "manifest": m if wait else None}
+                                for d, m in manifests.items()]})
     elif wait:
-        show_manifest(manifest, settings)
+        for manifest in manifests.values():
+            show_manifest(manifest, settings)
     sys.exit(code)
 
 
-def wait_for(ws, dossier_id: str, documents: list[str], pages: int, timeout: int, show_progress: bool) -> dict:
-    """Follow the dossier until its manifest is final or time is up, with a bar of pages read."""
+def wait_for(ws, homes: list[str], stacks: list[str], pages: int, timeout: int, show_progress: bool) -> dict:
+    """Follow the dossiers until their manifests are final (or time is up), with a bar of pages read.
+
+    A stack whose receipts name other dossiers is followed into them too:
+    the result holds every dossier the files went to, in the order met.
+    """
     from pipeline import steps
 
+    deadline = time.monotonic() + timeout
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, disable=not show_progress, transient=True) as progress:
-        task = progress.add_task(f"{dossier_id}: pages read", total=pages)
+        task = progress.add_task("pages read", total=pages)
 
         def count_read() -> None:
-            read = sum(1 for key in ws.staging.keys(keys.staging_prefix(dossier_id))
-                       if key.endswith(".ocr.json") and key.split("/")[1] in documents)
+            read = sum(1 for home in homes for key in ws.staging.keys(keys.staging_prefix(home))
+                       if key.endswith(".ocr.json") and key.split("/")[1] in stacks)
             progress.update(task, completed=read)
 
-        return steps.final_manifest(ws, dossier_id, timeout, count_read)
+        manifests: dict[str, dict] = {}
+        pending = list(homes)
+        while pending:
+            dossier_id = pending.pop(0)
+            manifest = steps.final_manifest(ws, dossier_id, max(0.0, deadline - time.monotonic()), count_read)
+            manifests[dossier_id] = manifest
+            pending += [m["dossier_id"] for m in manifest.get("moved", [])
+                        if m["dossier_id"] not in manifests and m["dossier_id"] not in pending]
+        return manifests
 
 
 def show_manifest(manifest: dict, settings: Settings) -> None:
+    """The dossier for the counter: each document's type and fields, then what to check or re-scan."""
     colour = {"complete": "green", "needs_review": "yellow", "failed": "red"}.get(manifest["status"], "blue")
-    out.print(f"Dossier [bold]{manifest.get('dossier_id', '')}[/]: [{colour}]{manifest['status']}[/]")
-    table = Table("source file", "document", "type", "pages", "bytes")
+    dossier_id = manifest.get("dossier_id", "")
+    out.print(f"Dossier [bold]{dossier_id}[/]: [{colour}]{manifest['status']}[/]")
+    table = Table("source file", "pages", "document", "type", "confidence", "fields read")
     for doc in manifest.get("documents", []):
-        table.add_row(doc["source"]["name"], doc["document_id"], doc["doc_type"], str(doc["page_count"]),
-                      f"{doc['bytes']:,}")
+        pages = ", ".join(str(p + 1) for p in doc["source"].get("pages", []))
+        table.add_row(doc["source"]["name"], pages, doc["document_id"], doc["doc_type"],
+                      f"{doc.get('doc_type_confidence', 0):.2f}", ", ".join(doc.get("fields", [])) or "-")
     out.print(table)
+    for moved in manifest.get("moved", []):
+        out.print(f"[blue]moved[/] {moved['file']}: document {moved['document_id']} went to dossier "
+                  f"{moved['dossier_id']} (its receipt)")
+    for page in manifest.get("skipped_pages", []):
+        out.print(f"[blue]skipped[/] {page['file']} page {page['page'] + 1}: {page['reason']}")
     for warning in manifest.get("warnings", []):
         out.print(f"[yellow]check[/] {warning['file']} page {warning['page'] + 1}: {warning['message']}")
     for reason in manifest.get("reasons", []):
         page = f" page {reason['page'] + 1}" if reason.get("page") is not None else ""
-        out.print(f"[yellow]refused[/] {reason.get('file') or reason['document_id']}{page}: {reason['reason']}. {reason['hint']}")
-    dossier_id = manifest.get("dossier_id", "")
+        where = reason.get("file") or reason.get("stack_id")
+        out.print(f"[yellow]review[/] {where}{page}: {reason['reason']}. {reason['hint']}")
     out.print(f"Stored as s3://{settings.bucket}/{dossier_id}/ (manifest.json, DOCUMENT.pdf, DOCUMENT.json) "
               f"on http://{settings.s3_address}")
     out.print(f"Fetch it: sohoa fetch {dossier_id} --out DIR, or with any S3 client")
@@ -319,27 +352,29 @@ def watch(folder: Path, done_dir: Path | None, error_dir: Path | None, once: boo
 @click.argument("dossier_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(dossier_id: str, as_json: bool) -> None:
-    """Show a dossier's progress: each document, its pages read, and what was refused."""
+    """Show a dossier's progress: each stack (file or scan), its pages read, and what was refused."""
     from pipeline import steps
 
     dossier_id = dossier_id_or_exit(dossier_id)
     ws = workspace_or_exit(settings_or_exit())
-    documents = steps.read_dossier(ws, dossier_id)
-    if not documents:
+    stacks = steps.read_dossier(ws, dossier_id)
+    if not stacks:
         fail(f"no dossier {dossier_id} in staging: nothing was ingested under that ID", EXIT_FAILED)
     manifest = ws.records.get_json_or_none(keys.manifest_key(dossier_id)) or {"status": "processing"}
     rows = [
-        {"document_id": d.document_id, "name": d.source["name"], "state": d.state,
+        {"stack_id": d.stack_id, "name": d.source["name"], "state": d.state,
          "pages": d.page_count if d.page_count is not None else d.source.get("pages", 0),
-         "pages_read": d.pages_read, "problems": ([d.error] if d.error else []) + d.page_problems}
-        for d in documents
+         "pages_read": d.pages_read, "problems": ([d.error] if d.error else []) + d.page_problems,
+         "documents": len(d.done["documents"]) if d.done else 0}
+        for d in stacks
     ]
     if as_json:
-        emit_json({"dossier_id": dossier_id, "status": manifest["status"], "documents": rows})
+        emit_json({"dossier_id": dossier_id, "status": manifest["status"], "stacks": rows})
     else:
-        table = Table("document", "file", "state", "pages read")
+        table = Table("stack", "file", "state", "pages read", "documents")
         for row in rows:
-            table.add_row(row["document_id"], row["name"], row["state"], f"{row['pages_read']}/{row['pages']}")
+            table.add_row(row["stack_id"], row["name"], row["state"], f"{row['pages_read']}/{row['pages']}",
+                          str(row["documents"]))
         out.print(f"Dossier [bold]{dossier_id}[/]: {manifest['status']}")
         out.print(table)
         for row in rows:

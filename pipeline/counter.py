@@ -23,31 +23,34 @@ from scanners.base import PageSource, ScannerError
 OnEvent = Callable[..., None]  # on_event(kind, **fields)
 
 
-def hand_in_file(ws: steps.Workspace, dossier_id: str, path: Path) -> steps.Received:
-    """Receive a file into the dossier and queue it for the workers, unless it was refused or is stored."""
+def hand_in_file(ws: steps.Workspace, dossier_id: str | None, path: Path) -> steps.Received:
+    """Receive a file into the dossier and queue it for the workers, unless it was refused or is stored.
+
+    Without a dossier ID the file's receipts name its dossiers (see steps.receive_file).
+    """
     from pipeline import actors  # configures the broker; only a client that sends needs it
 
     item = steps.receive_file(ws, dossier_id, path)
     if not item.problem and not item.already_stored:
-        actors.split_source.send(dossier_id, item.document_id)
+        actors.split_source.send(item.dossier_id, item.stack_id)
     return item
 
 
 def scan_into_dossier(ws: steps.Workspace, dossier_id: str, scanner: PageSource, on_event: OnEvent,
                       timeout_s: float) -> tuple[dict, int]:
-    """Scan every page the device gives into a new document of the dossier; (final manifest, pages captured).
+    """Scan every page the device gives into a new stack of the dossier; (final manifest, pages captured).
 
     A device fault ends the scan with the pages captured so far kept and the
-    fault on record in the dossier; scanning again adds a new document.
+    fault on record in the dossier; scanning again adds a new stack.
     """
     from pipeline import actors  # configures the broker; only a session that sends needs it
 
-    doc_id = steps.receive_scan(ws, dossier_id, scanner.name)
+    stack = steps.receive_scan(ws, dossier_id, scanner.name)
     steps.publish_manifest(ws, dossier_id)
     reported: set[int] = set()
 
     def report_read() -> None:
-        for key in ws.staging.keys(keys.staging_prefix(dossier_id, doc_id)):
+        for key in ws.staging.keys(keys.staging_prefix(dossier_id, stack)):
             if key.endswith(".ocr.json"):
                 index = int(key.rsplit("page-", 1)[1].split(".")[0])
                 if index not in reported:
@@ -58,8 +61,8 @@ def scan_into_dossier(ws: steps.Workspace, dossier_id: str, scanner: PageSource,
     count, problems = 0, []
     try:
         for page in scanner.pages():
-            steps.stage_page(ws, dossier_id, doc_id, count, png_bytes(page.image), page.index, page.dpi)
-            actors.process_page.send(dossier_id, doc_id, count)
+            steps.stage_page(ws, dossier_id, stack, count, png_bytes(page.image), page.index, page.dpi)
+            actors.process_page.send(dossier_id, stack, count)
             on_event("captured", page=count)
             count += 1
             report_read()
@@ -67,10 +70,10 @@ def scan_into_dossier(ws: steps.Workspace, dossier_id: str, scanner: PageSource,
         problems.append(dict(fault.as_dict(), file=f"scan on {scanner.name}", page=count))
         on_event("fault", pages_captured=count, **fault.as_dict())
     if count == 0:
-        steps.record_failure(ws, dossier_id, doc_id, "scan", problems[0] if problems else {
+        steps.record_failure(ws, dossier_id, stack, "scan", problems[0] if problems else {
             "file": f"scan on {scanner.name}", "page": None, "reason": "no page was scanned",
             "hint": "Put the papers in the scanner and scan again."})
         actors.publish_manifest.send(dossier_id)
-    elif steps.close_document(ws, dossier_id, doc_id, count, problems):
-        actors.assemble_document.send(dossier_id, doc_id)
+    elif steps.close_stack(ws, dossier_id, stack, count, problems):
+        actors.assemble_stack.send(dossier_id, stack)
     return steps.final_manifest(ws, dossier_id, timeout_s, report_read), count

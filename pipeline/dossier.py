@@ -9,18 +9,22 @@ Record bucket (what downstream systems read):
     {dossier_id}/{document_id}.json
 
 Staging bucket (the pipeline's working state; any worker on any machine can
-pick a stage up from here):
-    {dossier_id}/{document_id}/source.json      name, kind, checksum, order
-    {dossier_id}/{document_id}/source           the file as received
-    {dossier_id}/{document_id}/pages.json       page count, pages refused; written when all
-                                                pages are staged (a scan grows until then)
-    {dossier_id}/{document_id}/page-0000.json   which object holds the page, its dpi
-    {dossier_id}/{document_id}/page-0000.page   page image as ingested (JPEG or PNG);
-                                                a one-page JPEG/PNG file is its own page: `source`
-    {dossier_id}/{document_id}/page-0000.pdf    the page straightened, with its text layer
-    {dossier_id}/{document_id}/page-0000.ocr.json  OCR result; written last: the page is read
-    {dossier_id}/{document_id}/done.json        the record was published
-    {dossier_id}/{document_id}/error.json       the document failed, and why
+pick a stage up from here). Its unit is the *stack*: the papers handed in at
+once, as one file or one scan session; the understanding step splits a stack
+into documents (and, at receipts, into dossiers):
+    {dossier_id}/{stack_id}/source.json      name, kind, checksum, order
+    {dossier_id}/{stack_id}/source           the file as received
+    {dossier_id}/{stack_id}/pages.json       page count, pages refused; written when all
+                                             pages are staged (a scan grows until then)
+    {dossier_id}/{stack_id}/page-0000.json   which object holds the page, its dpi
+    {dossier_id}/{stack_id}/page-0000.page   page image as ingested (JPEG or PNG);
+                                             a one-page JPEG/PNG file is its own page: `source`
+    {dossier_id}/{stack_id}/page-0000.pdf    the page straightened, with its text layer
+    {dossier_id}/{stack_id}/page-0000.ocr.json  OCR result; written last: the page is read
+    {dossier_id}/{stack_id}/done.json        its documents were published (and where)
+    {dossier_id}/{stack_id}/error.json       the stack failed, and why
+A stack whose receipts name other dossiers leaves, under each of them, a
+source.json and a done.json that list the documents it published there.
 """
 
 from __future__ import annotations
@@ -66,9 +70,19 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def document_id(source_sha256: str) -> str:
-    """Stable for the same input: the same file in the same dossier is the same document."""
-    return "doc-" + source_sha256[:16]
+def stack_id(source_sha256: str) -> str:
+    """Stable for the same input: the same file handed in again is the same stack."""
+    return "stack-" + source_sha256[:16]
+
+
+def inbox_id(source_sha256: str) -> str:
+    """Where a file handed in without a dossier ID waits until its receipt names its dossier."""
+    return "inbox-" + source_sha256[:12]
+
+
+def document_id(stack: str, first_page: int) -> str:
+    """Stable for the same input: a stack's document is named by the stack and its first page."""
+    return "doc-" + hashlib.sha256(f"{stack}/{first_page}".encode()).hexdigest()[:16]
 
 
 # Record bucket
@@ -76,26 +90,26 @@ def manifest_key(dossier_id: str) -> str:
     return f"{dossier_id}/manifest.json"
 
 
-def pdf_key(dossier_id: str, doc_id: str) -> str:
-    return f"{dossier_id}/{doc_id}.pdf"
+def pdf_key(dossier_id: str, document: str) -> str:
+    return f"{dossier_id}/{document}.pdf"
 
 
-def record_key(dossier_id: str, doc_id: str) -> str:
-    return f"{dossier_id}/{doc_id}.json"
+def record_key(dossier_id: str, document: str) -> str:
+    return f"{dossier_id}/{document}.json"
 
 
 # Staging bucket
-def staging_prefix(dossier_id: str, doc_id: str = "") -> str:
-    return f"{dossier_id}/{doc_id}/" if doc_id else f"{dossier_id}/"
+def staging_prefix(dossier_id: str, stack: str = "") -> str:
+    return f"{dossier_id}/{stack}/" if stack else f"{dossier_id}/"
 
 
-def staging_key(dossier_id: str, doc_id: str, name: str) -> str:
-    return f"{dossier_id}/{doc_id}/{name}"
+def staging_key(dossier_id: str, stack: str, name: str) -> str:
+    return f"{dossier_id}/{stack}/{name}"
 
 
 def page_name(index: int, suffix: str) -> str:
     return f"page-{index:04d}.{suffix}"
 
 
-def page_key(dossier_id: str, doc_id: str, index: int, suffix: str) -> str:
-    return staging_key(dossier_id, doc_id, page_name(index, suffix))
+def page_key(dossier_id: str, stack: str, index: int, suffix: str) -> str:
+    return staging_key(dossier_id, stack, page_name(index, suffix))

@@ -12,10 +12,10 @@ from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from zoneinfo import ZoneInfo
 
+from pipeline.doctypes import Thresholds
+from pipeline.understand import Document
+
 SCHEMA_VERSION = 1
-# Documents are not classified until document understanding lands: every input
-# file is one document of type `khac` ("other"), honestly unclassified.
-UNCLASSIFIED = "khac"
 
 
 def pipeline_version() -> str:
@@ -31,16 +31,15 @@ def now(timezone: str) -> str:
 
 
 @dataclass
-class DocumentState:
-    """What the staging area says about one document of a dossier."""
+class StackState:
+    """What the staging area says about one stack (a file or a scan session) of a dossier."""
 
-    document_id: str
+    stack_id: str
     source: dict
     page_count: int | None = None
     pages_read: int = 0
     page_problems: list[dict] = field(default_factory=list)
-    warnings: list[dict] = field(default_factory=list)  # quality warnings of its pages; never block
-    done: dict | None = None
+    done: dict | None = None  # documents published, pages skipped, review reasons, warnings
     error: dict | None = None
 
     @property
@@ -50,17 +49,38 @@ class DocumentState:
         return "done" if self.done else "processing"
 
 
+def review_reasons(document: Document, thresholds: Thresholds) -> list[dict]:
+    """Why a person must look at this document: an uncertain type, an invalid or poorly read field.
+
+    Reasons name fields, never their values: they are shown on screens and
+    lists where the values (ID numbers, names) have no business.
+    """
+    reasons = []
+    if document.confidence < thresholds.min_type_confidence:
+        reasons.append({"reason": f"document type {document.doc_type} is uncertain "
+                                  f"(confidence {document.confidence:.2f})",
+                        "hint": "Check the document's type and correct it."})
+    for name, found in document.fields.items():
+        if not found["valid"]:
+            reasons.append({"reason": f"field {name} is not valid: {found['problem']}",
+                            "hint": "Compare the field with the paper; re-scan if it was misread."})
+        elif found["confidence"] < thresholds.min_field_confidence:
+            reasons.append({"reason": f"field {name} was read with low confidence ({found['confidence']:.2f})",
+                            "hint": "Compare the field with the paper; re-scan if it was misread."})
+    return reasons
+
+
 def document_record(
-    *, dossier_id: str, document_id: str, source: dict, pages: list[dict], pdf: dict,
-    ocr: dict, created_at: str,
+    *, dossier_id: str, document_id: str, source: dict, pages: list[dict], doc_type: str, confidence: float,
+    fields: dict[str, dict], review: list[dict], pdf: dict, ocr: dict, created_at: str,
 ) -> dict:
     """A document's metadata: the record contract's fields, nothing guessed."""
     return {
         "schema_version": SCHEMA_VERSION,
         "dossier_id": dossier_id,
         "document_id": document_id,
-        "doc_type": UNCLASSIFIED,
-        "doc_type_confidence": 0.0,
+        "doc_type": doc_type,
+        "doc_type_confidence": confidence,
         "pages": [
             {
                 "index": index,
@@ -74,7 +94,9 @@ def document_record(
             }
             for index, page in enumerate(pages)
         ],
-        "fields": {},
+        "fields": fields,
+        "needs_review": bool(review),
+        "review_reasons": review,
         "pdf": pdf,
         "ocr": ocr,
         "created_at": created_at,
@@ -82,25 +104,29 @@ def document_record(
     }
 
 
-def dossier_status(documents: list[DocumentState]) -> tuple[str, list[dict]]:
+def dossier_status(stacks: list[StackState], dossier_id: str) -> tuple[str, list[dict]]:
     """The dossier's status and the reasons a person must read.
 
-    processing while any document is under way; failed when nothing could be
-    digitized; needs_review when something was refused but the rest stored.
+    processing while any stack is under way; failed when nothing could be
+    digitized; needs_review when something was refused, or a document's type
+    or fields need a person's eye, but the rest is stored.
     """
-    reasons = [dict(d.error, document_id=d.document_id) for d in documents if d.error]
-    reasons += [dict(p, document_id=d.document_id) for d in documents for p in d.page_problems]
-    if any(d.state == "processing" for d in documents):
+    reasons = [dict(s.error, stack_id=s.stack_id) for s in stacks if s.error]
+    reasons += [dict(p, stack_id=s.stack_id) for s in stacks for p in s.page_problems]
+    reasons += [dict(r, stack_id=s.stack_id) for s in stacks if s.done for r in s.done["reasons"]
+                if r.get("dossier_id", dossier_id) == dossier_id]
+    if any(s.state == "processing" for s in stacks):
         return "processing", reasons
-    if not any(d.state == "done" for d in documents):
+    if not any(s.state == "done" for s in stacks):
         return "failed", reasons
     return ("needs_review" if reasons else "complete"), reasons
 
 
-def manifest(dossier_id: str, documents: list[DocumentState], updated_at: str) -> dict:
-    """The dossier: its stored documents in the order they were received, and its status."""
-    status, reasons = dossier_status(documents)
-    ordered = sorted(documents, key=lambda d: d.source["order"])
+def manifest(dossier_id: str, stacks: list[StackState], updated_at: str) -> dict:
+    """The dossier: its stored documents in the order they were scanned, and its status."""
+    status, reasons = dossier_status(stacks, dossier_id)
+    ordered = sorted(stacks, key=lambda s: s.source["order"])
+    done = [s for s in ordered if s.done]
     return {
         "schema_version": SCHEMA_VERSION,
         "dossier_id": dossier_id,
@@ -108,19 +134,25 @@ def manifest(dossier_id: str, documents: list[DocumentState], updated_at: str) -
         "reasons": reasons,
         "documents": [
             {
-                "document_id": d.document_id,
-                "doc_type": d.done["doc_type"],
-                "page_count": d.done["page_count"],
-                "pdf_key": d.done["pdf_key"],
-                "json_key": d.done["json_key"],
-                "sha256": d.done["sha256"],
-                "bytes": d.done["bytes"],
-                "source": {"name": d.source["name"], "kind": d.source["kind"]},
+                "document_id": d["document_id"],
+                "doc_type": d["doc_type"],
+                "doc_type_confidence": d["doc_type_confidence"],
+                "page_count": d["page_count"],
+                "pdf_key": d["pdf_key"],
+                "json_key": d["json_key"],
+                "sha256": d["sha256"],
+                "bytes": d["bytes"],
+                "fields": d["fields"],
+                "source": {"name": s.source["name"], "kind": s.source["kind"], "pages": d["pages"]},
             }
-            for d in ordered
-            if d.done
+            for s in done for d in s.done["documents"] if d["dossier_id"] == dossier_id
         ],
-        "warnings": [dict(w, document_id=d.document_id, file=d.source["name"]) for d in ordered for w in d.warnings],
+        "moved": [
+            {"dossier_id": d["dossier_id"], "document_id": d["document_id"], "file": s.source["name"]}
+            for s in done for d in s.done["documents"] if d["dossier_id"] != dossier_id
+        ],
+        "skipped_pages": [dict(p, file=s.source["name"]) for s in done for p in s.done["skipped"]],
+        "warnings": [dict(w, stack_id=s.stack_id, file=s.source["name"]) for s in done for w in s.done["warnings"]],
         "updated_at": updated_at,
         "pipeline_version": pipeline_version(),
     }

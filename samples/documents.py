@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from samples.generate import MOTTO, Person, degrade, fake_person, render_lines, save_pages
+from samples.generate import LETTER_SENTENCES, MOTTO, Person, degrade, fake_person, render_lines, save_pages
 
 Lines = list[tuple[str, str]]
 
@@ -313,8 +313,7 @@ def khac(rng: random.Random, p: Person) -> Document:
         form.lines.append(("drawing", ""))
     else:
         form.text(f"Tôi là {p.name}, cư trú tại địa phương, xin trình bày sự việc như sau:",
-                  "Gia đình tôi đã sinh sống ổn định tại địa chỉ này từ năm 2005 đến nay.",
-                  "Kính đề nghị cơ quan có thẩm quyền xem xét, giải quyết.")
+                  *(rng.choice(LETTER_SENTENCES) for _ in range(rng.randint(2, 8))))
     form.footer(p.name)
     return Document("khac", [form.lines], {})
 

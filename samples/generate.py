@@ -132,6 +132,30 @@ def render_page(
     return render_lines(rng, lines, dpi, skew_deg, noise)
 
 
+LETTER_SENTENCES = [
+    "Gia đình tôi đã sinh sống ổn định tại địa chỉ này từ năm 2005 đến nay.",
+    "Nay tôi làm đơn này kính đề nghị cơ quan xem xét, giải quyết cho gia đình tôi.",
+    "Tôi xin gửi kèm theo các giấy tờ có liên quan để cơ quan tiện đối chiếu.",
+    "Trong quá trình sử dụng, gia đình tôi không có tranh chấp với các hộ liền kề.",
+    "Tôi xin cam đoan những nội dung trình bày trên là đúng sự thật.",
+    "Nếu sai, tôi xin hoàn toàn chịu trách nhiệm trước pháp luật.",
+    "Rất mong nhận được sự quan tâm giải quyết của quý cơ quan.",
+    "Tôi xin chân thành cảm ơn.",
+]
+
+
+def render_letter(rng: random.Random, dpi: int = 300, skew_deg: float = 0.0, first: bool = True,
+                  noise: float = 6.0) -> tuple[Image.Image, str]:
+    """A page of a citizen's letter: no form fields, so of type `khac`; pages after the first have no header."""
+    body = [("plain", rng.choice(LETTER_SENTENCES)) for _ in range(rng.randint(6, 10))]
+    if first:
+        lines = [("bold", MOTTO[0]), ("plain", MOTTO[1]), ("gap", ""), ("title", "ĐƠN TRÌNH BÀY"), ("gap", ""),
+                 ("plain", "Kính gửi: Ủy ban nhân dân phường"), ("gap", "")] + body
+    else:
+        lines = body + [("gap", ""), ("plain", "Người viết đơn")]
+    return render_lines(rng, lines, dpi, skew_deg, noise)
+
+
 def render_receipt(
     rng: random.Random, dossier_id: str, dpi: int = 300, skew_deg: float = 0.0, noise: float = 6.0
 ) -> tuple[Image.Image, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.dossier import PORTAL_CODE, InvalidDossierId, check_dossier_id, document_id
+from pipeline.dossier import PORTAL_CODE, InvalidDossierId, check_dossier_id, document_id, stack_id
 
 
 @pytest.mark.parametrize("good", ["000.00.22.H26-250305-0001", "HS-2019-0042", "archive_1998.12"])
@@ -32,5 +32,7 @@ def test_portal_code_is_recognised():
     assert not PORTAL_CODE.fullmatch("HS-2019-0042")
 
 
-def test_document_id_is_stable_for_the_same_content():
-    assert document_id("ab" * 32) == document_id("ab" * 32) != document_id("cd" * 32)
+def test_ids_are_stable_for_the_same_content():
+    assert stack_id("ab" * 32) == stack_id("ab" * 32) != stack_id("cd" * 32)
+    stack = stack_id("ab" * 32)
+    assert document_id(stack, 0) == document_id(stack, 0) != document_id(stack, 1) != document_id(stack_id("cd" * 32), 1)

@@ -9,7 +9,7 @@ import time
 
 from pipeline import dossier as keys
 from pipeline import steps
-from samples.generate import render_page, save_pages
+from samples.generate import render_letter, save_pages
 from storage import stack as local
 from tests.helpers import Workers, run_sohoa
 
@@ -17,7 +17,7 @@ from tests.helpers import Workers, run_sohoa
 def test_a_dossier_survives_the_s3_server_stopping_for_a_while(stack, workspace, dossier_id, tmp_path):
     rng = random.Random(12)
     path = tmp_path / "ho-so.tif"
-    save_pages([render_page(rng, 300)[0] for _ in range(4)], path, 300)
+    save_pages([render_letter(rng, 300, first=i == 0)[0] for i in range(4)], path, 300)
     # Retries patient enough for a restart: up to 8 attempts, 0.5 s to 4 s apart.
     workers = Workers(tmp_path / "worker.log", env={"SOHOA_MAX_RETRIES": "8", "SOHOA_RETRY_MIN_BACKOFF_MS": "500",
                                                      "SOHOA_RETRY_MAX_BACKOFF_MS": "4000"})

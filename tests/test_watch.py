@@ -8,7 +8,7 @@ import shutil
 import time
 
 from pipeline import dossier as keys
-from samples.generate import render_page, render_receipt, save_pages
+from samples.generate import render_letter, render_receipt, save_pages
 from scanners.folder import FolderInbox
 from tests.helpers import run_sohoa
 
@@ -31,7 +31,7 @@ def test_copier_drops_are_filed_by_dossier(workers, workspace, tmp_path):
     by_folder, by_name = f"000.00.22.H26-{run}-0001", f"000.00.22.H26-{run}-0002"
     inbox = tmp_path / "inbox"
     (inbox / by_folder).mkdir(parents=True)
-    pages = [render_page(rng, 300)[0] for _ in range(2)]
+    pages = [render_letter(rng, 300, first=i == 0)[0] for i in range(2)]
     save_pages(pages, inbox / by_folder / "to-khai.pdf", 300)
     save_pages(pages[1:], inbox / f"{by_name}_cccd.jpg", 300)
     save_pages(pages[:1], inbox / "khong-ro-ho-so.png", 300)
@@ -56,7 +56,9 @@ def test_copier_drops_are_filed_by_dossier(workers, workspace, tmp_path):
 
     first = wait_for_manifest(workspace, by_folder)
     assert first["status"] == "complete" and first["documents"][0]["page_count"] == 2
-    assert wait_for_manifest(workspace, by_receipt)["documents"][0]["page_count"] == 2
+    # The receipt and the letter behind it: two documents of the dossier the receipt names.
+    named = wait_for_manifest(workspace, by_receipt)
+    assert [(d["doc_type"], d["page_count"]) for d in named["documents"]] == [("phieu_tiep_nhan", 1), ("khac", 1)]
     second = wait_for_manifest(workspace, by_name)
     assert second["status"] == "needs_review"  # the broken PDF is on record beside the stored photo
     assert [d["source"]["name"] for d in second["documents"]] == [f"{by_name}_cccd.jpg"]

@@ -9,7 +9,7 @@ import pikepdf
 
 from pipeline import dossier as keys
 from pipeline import steps
-from samples.generate import render_page, save_pages
+from samples.generate import render_letter, save_pages
 from tests.helpers import Workers, run_sohoa
 
 
@@ -27,7 +27,8 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(stack, workspace, do
     rng = random.Random(3)
     sizes = {"ho-so-a.pdf": 5, "ho-so-b.tif": 3, "ho-so-c.pdf": 2}
     for name, count in sizes.items():
-        save_pages([render_page(rng, 300, rng.uniform(-1, 1))[0] for _ in range(count)], tmp_path / name, 300)
+        save_pages([render_letter(rng, 300, rng.uniform(-1, 1), first=i == 0)[0] for i in range(count)],
+                   tmp_path / name, 300)
     # Queued while no worker runs, so the kill surely lands mid-dossier.
     queued = run_sohoa("ingest", *(str(tmp_path / n) for n in sizes), "--dossier", dossier_id)
     assert queued.returncode == 0, queued.stderr
