@@ -85,11 +85,6 @@ def find_phrase(line: Line, phrase: Phrase, min_score: float, anchored: bool = F
     return best
 
 
-def heading_at_start(line: Line, phrase: Phrase, min_score: float) -> bool:
-    """True when the line opens with the phrase (after any item number): a section heading."""
-    return find_phrase(line, phrase, min_score, anchored=True) is not None
-
-
 def _is_strong(line: Line, end: int) -> bool:
     after = line.text[end:].lstrip(" ")
     return not after or after[0] in ":.…_/" or after.startswith("(")
@@ -204,21 +199,24 @@ def _area(raw: str) -> Value | None:
 
 
 def sections(lines: list[Line], doc_type: DocType, min_score: float) -> dict[str, list[int]]:
-    """For each declared section, the indices of its lines (a section ends where the next begins)."""
-    starts = []
-    for name, headings in doc_type.sections.items():
-        if not headings:
-            starts.append((0, name))
-            continue
-        for index, line in enumerate(lines):
-            if any(heading_at_start(line, h, min_score) for h in headings):
-                starts.append((index, name))
-                break
-    starts.sort()
-    found: dict[str, list[int]] = {}
-    for (start, name), following in zip(starts, [*starts[1:], (len(lines), None)]):
-        found[name] = list(range(start, following[0]))
-    return found
+    """For each declared section, the indices of its lines (a section ends where the next begins).
+
+    A section starts at the first line that opens with one of its headings
+    better than with any other section's: "tên người mẹ" and "tên người cha"
+    differ by one word, and fuzzy matching alone would take either for both.
+    """
+    starts = {name: 0 for name, headings in doc_type.sections.items() if not headings}
+    for index, line in enumerate(lines):
+        scores = {}
+        for name, headings in doc_type.sections.items():
+            hits = [find_phrase(line, heading, min_score, anchored=True) for heading in headings]
+            scores[name] = max((hit[2] for hit in hits if hit), default=0.0)
+        best = max(scores, key=scores.get, default=None)
+        if best is not None and scores[best] > 0 and best not in starts:
+            starts[best] = index
+    ordered = sorted((start, name) for name, start in starts.items())
+    return {name: list(range(start, following[0]))
+            for (start, name), following in zip(ordered, [*ordered[1:], (len(lines), None)])}
 
 
 def extract_fields(lines: list[Line], doc_type: DocType, thresholds: Thresholds) -> dict[str, dict]:

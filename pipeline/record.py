@@ -151,8 +151,10 @@ def manifest(dossier_id: str, stacks: list[StackState], updated_at: str) -> dict
             {"dossier_id": d["dossier_id"], "document_id": d["document_id"], "file": s.source["name"]}
             for s in done for d in s.done["documents"] if d["dossier_id"] != dossier_id
         ],
-        "skipped_pages": [dict(p, file=s.source["name"]) for s in done for p in s.done["skipped"]],
-        "warnings": [dict(w, stack_id=s.stack_id, file=s.source["name"]) for s in done for w in s.done["warnings"]],
+        "skipped_pages": [dict(p, file=s.source["name"]) for s in done for p in s.done["skipped"]
+                          if p.get("dossier_id", dossier_id) == dossier_id],
+        "warnings": [dict(w, stack_id=s.stack_id, file=s.source["name"]) for s in done for w in s.done["warnings"]
+                     if w.get("dossier_id", dossier_id) == dossier_id],
         "updated_at": updated_at,
         "pipeline_version": pipeline_version(),
     }

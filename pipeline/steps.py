@@ -204,8 +204,8 @@ def assemble_stack(ws: Workspace, dossier_id: str, stack: str) -> list[str]:
     pages = [ws.staging.get_json(keys.page_key(dossier_id, stack, i, "ocr.json")) for i in range(count)]
     found = split_stack(pages, ws.document_types, ws.classifier)
     groups = assign_dossiers(found.documents, None if source.get("dossier_from_receipt") else dossier_id)
-    skipped = [dict(s, page=pages[s["page"]]["source_page"]) for s in found.skipped]
     published, reasons = [], []
+    owner = [dossier_id] * len(pages)  # each page's dossier: its document's, or else the one's before it
     if not found.documents:
         reasons.append({"dossier_id": dossier_id, "document_id": None, "file": source["name"], "page": None,
                         "reason": "every page is blank or a separator sheet",
@@ -219,7 +219,9 @@ def assemble_stack(ws: Workspace, dossier_id: str, stack: str) -> list[str]:
                      "reason": reason, "hint": "Check the receipt against the dossier."} for reason in group_reasons]
         for document in documents:
             published.append(_publish_document(ws, dossier_id, target, stack, source, document, pages))
-    warnings = [dict(w, page=p["source_page"]) for p in pages for w in p["warnings"]]
+            owner[document.pages[0]:] = [target] * (len(pages) - document.pages[0])
+    skipped = [dict(s, page=pages[s["page"]]["source_page"], dossier_id=owner[s["page"]]) for s in found.skipped]
+    warnings = [dict(w, page=p["source_page"], dossier_id=owner[i]) for i, p in enumerate(pages) for w in p["warnings"]]
     reasons += [r for entry in published for r in entry.pop("review")]
     done = {"documents": published, "skipped": skipped, "reasons": reasons, "warnings": warnings}
     ws.staging.put_json(keys.staging_key(dossier_id, stack, "done.json"), done)
@@ -227,8 +229,7 @@ def assemble_stack(ws: Workspace, dossier_id: str, stack: str) -> list[str]:
     for target in dict.fromkeys(entry["dossier_id"] for entry in published):
         if target == dossier_id:
             continue
-        mine = {"documents": [e for e in published if e["dossier_id"] == target], "skipped": [],
-                "reasons": [r for r in reasons if r["dossier_id"] == target], "warnings": []}
+        mine = {key: [item for item in done[key] if item["dossier_id"] == target] for key in done}
         ws.staging.put_json(keys.staging_key(target, stack, "source.json"), dict(source, handed_in_as=dossier_id))
         ws.staging.put_json(keys.staging_key(target, stack, "done.json"), mine)
         touched.append(target)

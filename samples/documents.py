@@ -49,8 +49,10 @@ class Document:
 class Form:
     """Builds one document's lines and records the truth of each field printed."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, leaders: float) -> None:
+        """`leaders`: the share of values typed after dotted leaders, which OCR often garbles with the label."""
         self.rng = rng
+        self.leaders = leaders
         self.lines: Lines = []
         self.fields: dict[str, object] = {}
         self.number = 0
@@ -75,7 +77,7 @@ class Form:
         if optional and rng.random() < 0.15:
             self.lines.append(("plain", f"{prefix}{label}: " + "." * 30))
             return
-        leaders = " ...... " if rng.random() < 0.2 else " "
+        leaders = " ...... " if rng.random() < self.leaders else " "
         style = "field_below" if rng.random() < 0.1 else "field"
         self.lines.append((style, f"{prefix}{label}:{leaders}{printed}"))
         if name:
@@ -114,8 +116,8 @@ def iso(day: int, month: int, year: int) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def receipt(rng: random.Random, dossier_id: str, person: Person) -> Document:
-    form = Form(rng)
+def receipt(rng: random.Random, dossier_id: str, person: Person, leaders: float = 0.2) -> Document:
+    form = Form(rng, leaders)
     form.lines.append(("qr", dossier_id))
     form.header(rng.choice(["GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "PHIẾU TIẾP NHẬN HỒ SƠ"]))
     form.text("Bộ phận tiếp nhận và trả kết quả - Trung tâm Phục vụ hành chính công")
@@ -130,8 +132,8 @@ def receipt(rng: random.Random, dossier_id: str, person: Person) -> Document:
     return Document("phieu_tiep_nhan", [form.lines], form.fields)
 
 
-def to_khai_ho_chieu(rng: random.Random, p: Person) -> Document:
-    form = Form(rng)
+def to_khai_ho_chieu(rng: random.Random, p: Person, leaders: float = 0.2) -> Document:
+    form = Form(rng, leaders)
     form.header("TỜ KHAI ĐỀ NGHỊ CẤP HỘ CHIẾU PHỔ THÔNG", "Mẫu TK01", "Cục Quản lý xuất nhập cảnh")
     form.item("full_name", ["Họ, chữ đệm và tên", "Họ và tên"], person_name(rng, p), p.name)
     form.item("sex", ["Giới tính"], p.sex, p.sex)
@@ -150,8 +152,8 @@ def to_khai_ho_chieu(rng: random.Random, p: Person) -> Document:
     return Document("to_khai_ho_chieu", pages, form.fields)
 
 
-def can_cuoc(rng: random.Random, p: Person) -> Document:
-    form = Form(rng)
+def can_cuoc(rng: random.Random, p: Person, leaders: float = 0.2) -> Document:
+    form = Form(rng, leaders)
     form.lines += [("frame", ""), ("bold", MOTTO[0]), ("plain", "SOCIALIST REPUBLIC OF VIET NAM"),
                    ("plain", MOTTO[1]), ("title", rng.choice(["CĂN CƯỚC CÔNG DÂN", "CĂN CƯỚC"])),
                    ("plain", "Citizen Identity Card")]
@@ -176,8 +178,8 @@ def can_cuoc(rng: random.Random, p: Person) -> Document:
     return Document("can_cuoc", [form.lines, back], form.fields)
 
 
-def giay_khai_sinh(rng: random.Random, p: Person) -> Document:
-    form = Form(rng)
+def giay_khai_sinh(rng: random.Random, p: Person, leaders: float = 0.2) -> Document:
+    form = Form(rng, leaders)
     form.header(rng.choice(["GIẤY KHAI SINH", "GIẤY KHAI SINH (BẢN SAO)"]))
     form.item("full_name", ["Họ, chữ đệm, tên", "Họ và tên"], person_name(rng, p), p.name, numbered=False)
     form.item("date_of_birth", ["Ngày, tháng, năm sinh", "Sinh ngày"], printed_date(rng, *p.birth), iso(*p.birth),
@@ -198,8 +200,8 @@ def giay_khai_sinh(rng: random.Random, p: Person) -> Document:
     return Document("giay_khai_sinh", [form.lines], form.fields)
 
 
-def don_dang_ky_dat_dai(rng: random.Random, p: Person) -> Document:
-    form = Form(rng)
+def don_dang_ky_dat_dai(rng: random.Random, p: Person, leaders: float = 0.2) -> Document:
+    form = Form(rng, leaders)
     form.header(rng.choice(["ĐƠN ĐĂNG KÝ ĐẤT ĐAI, TÀI SẢN GẮN LIỀN VỚI ĐẤT",
                             "ĐƠN ĐĂNG KÝ BIẾN ĐỘNG ĐẤT ĐAI, TÀI SẢN GẮN LIỀN VỚI ĐẤT"]),
                 "Mẫu số 04a/ĐK", "Văn phòng đăng ký đất đai Hà Nội")
@@ -222,8 +224,8 @@ def don_dang_ky_dat_dai(rng: random.Random, p: Person) -> Document:
     return Document("don_dang_ky_dat_dai", [form.lines, second], form.fields)
 
 
-def don_cap_phep_xay_dung(rng: random.Random, p: Person) -> Document:
-    form = Form(rng)
+def don_cap_phep_xay_dung(rng: random.Random, p: Person, leaders: float = 0.2) -> Document:
+    form = Form(rng, leaders)
     form.header("ĐƠN ĐỀ NGHỊ CẤP GIẤY PHÉP XÂY DỰNG", "Mẫu số 01", "Ủy ban nhân dân quận")
     form.text("1. Thông tin về chủ đầu tư:")
     form.number = 1
@@ -248,8 +250,8 @@ def don_cap_phep_xay_dung(rng: random.Random, p: Person) -> Document:
     return Document("don_cap_phep_xay_dung", pages, form.fields)
 
 
-def dang_ky_ho_kinh_doanh(rng: random.Random, p: Person) -> Document:
-    form = Form(rng)
+def dang_ky_ho_kinh_doanh(rng: random.Random, p: Person, leaders: float = 0.2) -> Document:
+    form = Form(rng, leaders)
     form.header("GIẤY ĐỀ NGHỊ ĐĂNG KÝ HỘ KINH DOANH", "Phụ lục III-1", "Phòng Tài chính - Kế hoạch")
     name = rng.choice(BUSINESS)
     form.item("business_name", ["Tên hộ kinh doanh"], name, name)
@@ -267,8 +269,8 @@ def dang_ky_ho_kinh_doanh(rng: random.Random, p: Person) -> Document:
     return Document("dang_ky_ho_kinh_doanh", [form.lines], form.fields)
 
 
-def giay_uy_quyen(rng: random.Random, p: Person) -> Document:
-    form = Form(rng)
+def giay_uy_quyen(rng: random.Random, p: Person, leaders: float = 0.2) -> Document:
+    form = Form(rng, leaders)
     form.header(rng.choice(["GIẤY ỦY QUYỀN", "HỢP ĐỒNG ỦY QUYỀN"]))
     agent = fake_person(rng)
     form.text("I. BÊN ỦY QUYỀN (Bên A):", style="bold")
@@ -288,8 +290,8 @@ def giay_uy_quyen(rng: random.Random, p: Person) -> Document:
     return Document("giay_uy_quyen", [form.lines], form.fields)
 
 
-def to_khai_le_phi_truoc_ba(rng: random.Random, p: Person) -> Document:
-    form = Form(rng)
+def to_khai_le_phi_truoc_ba(rng: random.Random, p: Person, leaders: float = 0.2) -> Document:
+    form = Form(rng, leaders)
     form.header("TỜ KHAI LỆ PHÍ TRƯỚC BẠ", "Mẫu số 02/LPTB", "Chi cục Thuế khu vực")
     form.item("taxpayer_name", ["Tên người nộp thuế"], person_name(rng, p), p.name)
     tax = f"{rng.randint(10**9, 10**10 - 1)}"
@@ -303,9 +305,9 @@ def to_khai_le_phi_truoc_ba(rng: random.Random, p: Person) -> Document:
     return Document("to_khai_le_phi_truoc_ba", [form.lines], form.fields)
 
 
-def khac(rng: random.Random, p: Person) -> Document:
+def khac(rng: random.Random, p: Person, leaders: float = 0.2) -> Document:
     """Something of no configured type: a letter, a drawing, a certificate of another office."""
-    form = Form(rng)
+    form = Form(rng, leaders)
     title = rng.choice(OTHER_TITLES)
     form.header(title)
     if title.startswith("BẢN VẼ"):
@@ -324,8 +326,8 @@ MAKERS = {"to_khai_ho_chieu": to_khai_ho_chieu, "can_cuoc": can_cuoc, "giay_khai
           "to_khai_le_phi_truoc_ba": to_khai_le_phi_truoc_ba, "khac": khac}
 
 
-def make_document(rng: random.Random, doc_type: str, person: Person | None = None) -> Document:
-    return MAKERS[doc_type](rng, person or fake_person(rng))
+def make_document(rng: random.Random, doc_type: str, person: Person | None = None, leaders: float = 0.2) -> Document:
+    return MAKERS[doc_type](rng, person or fake_person(rng), leaders)
 
 
 def make_dossier(rng: random.Random, dossier_id: str, count: int) -> list[Document]:
