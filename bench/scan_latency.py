@@ -75,10 +75,11 @@ def main() -> None:
                 if kind == "captured":
                     captured.append(time.perf_counter())
 
-            manifest, count = scan_into_dossier(ws, "BENCH-COUNTER-0001", PacedFeeder(images, args.ppm),
-                                                on_event, timeout_s=600)
+            manifests, count = scan_into_dossier(ws, "BENCH-COUNTER-0001", PacedFeeder(images, args.ppm),
+                                                 on_event, timeout_s=600)
             latency = time.perf_counter() - captured[-1]
-            assert manifest["status"] == "complete", manifest
+            manifest = manifests["BENCH-COUNTER-0001"]
+            assert manifest["status"] in ("complete", "needs_review"), manifest  # stored; review is about fields
         finally:
             os.killpg(worker.pid, 15)
             worker.wait(30)

@@ -171,7 +171,6 @@ def wait_for(ws, homes: list[str], stacks: list[str], pages: int, timeout: int, 
     """
     from pipeline import steps
 
-    deadline = time.monotonic() + timeout
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, disable=not show_progress, transient=True) as progress:
         task = progress.add_task("pages read", total=pages)
@@ -181,15 +180,7 @@ def wait_for(ws, homes: list[str], stacks: list[str], pages: int, timeout: int, 
                        if key.endswith(".ocr.json") and key.split("/")[1] in stacks)
             progress.update(task, completed=read)
 
-        manifests: dict[str, dict] = {}
-        pending = list(homes)
-        while pending:
-            dossier_id = pending.pop(0)
-            manifest = steps.final_manifest(ws, dossier_id, max(0.0, deadline - time.monotonic()), count_read)
-            manifests[dossier_id] = manifest
-            pending += [m["dossier_id"] for m in manifest.get("moved", [])
-                        if m["dossier_id"] not in manifests and m["dossier_id"] not in pending]
-        return manifests
+        return steps.final_manifests(ws, homes, timeout, count_read)
 
 
 def show_manifest(manifest: dict, settings: Settings) -> None:
@@ -220,7 +211,8 @@ def show_manifest(manifest: dict, settings: Settings) -> None:
 
 
 @main.command()
-@click.option("--dossier", "dossier_id", help="Dossier ID printed on the receipt.")
+@click.option("--dossier", "dossier_id",
+              help="Dossier ID printed on the receipt. Without it, the receipts in the stack name the dossiers.")
 @click.option("--device", help="SANE device name (default from settings: the first scanner found).")
 @click.option("--source", type=click.Choice(["adf", "adf-duplex", "flatbed"]), help="Where the papers are.")
 @click.option("--dpi", type=int, help="Scan resolution (default from settings).")
@@ -234,10 +226,11 @@ def scan(dossier_id: str | None, device: str | None, source: str | None, dpi: in
          timeout: int, options: tuple[str, ...], list_only: bool, as_json: bool) -> None:
     """Scan papers into the dossier, showing each page as it is captured and read.
 
-    Pages enter the pipeline as they come off the scanner. A paper jam, an
-    empty feeder or a scanner that stops answering is reported with what to
-    do; the pages already captured are kept, and running the command again
-    adds the rest to the same dossier.
+    Pages enter the pipeline as they come off the scanner; at the end the
+    documents found are shown with their types and the fields read, and what
+    to check or re-scan. A paper jam, an empty feeder or a scanner that stops
+    answering is reported with what to do; the pages already captured are
+    kept, and running the command again adds the rest to the same dossier.
     """
     from pipeline.counter import scan_into_dossier
     from scanners.sane_scanner import SaneScanner, list_devices
@@ -250,9 +243,7 @@ def scan(dossier_id: str | None, device: str | None, source: str | None, dpi: in
             out.print(f"{entry['name']}: {entry['vendor']} {entry['model']} ({entry['type']}); "
                       f"sources {entry.get('source', ['flatbed'])}, modes {entry.get('mode', [])}")
         return
-    if not dossier_id:
-        fail("give the dossier ID printed on the receipt: --dossier ID", EXIT_USAGE)
-    dossier_id = dossier_id_or_exit(dossier_id)
+    dossier_id = dossier_id_or_exit(dossier_id) if dossier_id is not None else None
     settings = settings_or_exit()
     ws = workspace_or_exit(settings)
 
@@ -281,12 +272,16 @@ def scan(dossier_id: str | None, device: str | None, source: str | None, dpi: in
         fail(f"scanner_driver {settings.scanner_driver!r}: the drivers built so far are: sane", EXIT_USAGE)
     scanner = SaneScanner(name, dpi or settings.dpi, settings.scanner_mode, source or settings.scanner_source,
                           page_size or settings.scanner_page_size, dict(option.split("=", 1) for option in options))
-    manifest, count = scan_into_dossier(ws, dossier_id, scanner, event, timeout)
+    manifests, count = scan_into_dossier(ws, dossier_id, scanner, event, timeout)
+    manifest = next(iter(manifests.values()))  # the dossier scanned into (or the inbox the stack waited in)
+    code = max(STATUS_EXIT[m["status"]] for m in manifests.values())
     if as_json:
-        event("done", status=manifest["status"], pages_captured=count, manifest=manifest)
+        event("done", status=manifest["status"], pages_captured=count, manifest=manifest,
+              dossiers=[{"dossier_id": d, "status": m["status"], "manifest": m} for d, m in manifests.items()])
     else:
-        show_manifest(manifest, settings)
-    sys.exit(STATUS_EXIT[manifest["status"]])
+        for shown in manifests.values():
+            show_manifest(shown, settings)
+    sys.exit(code)
 
 
 @main.command()

@@ -36,16 +36,17 @@ def hand_in_file(ws: steps.Workspace, dossier_id: str | None, path: Path) -> ste
     return item
 
 
-def scan_into_dossier(ws: steps.Workspace, dossier_id: str, scanner: PageSource, on_event: OnEvent,
-                      timeout_s: float) -> tuple[dict, int]:
-    """Scan every page the device gives into a new stack of the dossier; (final manifest, pages captured).
+def scan_into_dossier(ws: steps.Workspace, dossier_id: str | None, scanner: PageSource, on_event: OnEvent,
+                      timeout_s: float) -> tuple[dict[str, dict], int]:
+    """Scan every page the device gives into a new stack; (final manifests by dossier, pages captured).
 
-    A device fault ends the scan with the pages captured so far kept and the
+    Without a dossier ID the receipts in the stack name its dossiers. A
+    device fault ends the scan with the pages captured so far kept and the
     fault on record in the dossier; scanning again adds a new stack.
     """
     from pipeline import actors  # configures the broker; only a session that sends needs it
 
-    stack = steps.receive_scan(ws, dossier_id, scanner.name)
+    dossier_id, stack = steps.receive_scan(ws, dossier_id, scanner.name)
     steps.publish_manifest(ws, dossier_id)
     reported: set[int] = set()
 
@@ -76,4 +77,4 @@ def scan_into_dossier(ws: steps.Workspace, dossier_id: str, scanner: PageSource,
         actors.publish_manifest.send(dossier_id)
     elif steps.close_stack(ws, dossier_id, stack, count, problems):
         actors.assemble_stack.send(dossier_id, stack)
-    return steps.final_manifest(ws, dossier_id, timeout_s, report_read), count
+    return steps.final_manifests(ws, [dossier_id], timeout_s, report_read), count

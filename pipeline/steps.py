@@ -103,18 +103,21 @@ def receive_file(ws: Workspace, dossier_id: str | None, path: Path) -> Received:
     return Received(dossier_id, stack, found.pages, problem)
 
 
-def receive_scan(ws: Workspace, dossier_id: str, device: str) -> str:
-    """Open a new stack for pages coming off a scanner; returns its ID.
+def receive_scan(ws: Workspace, dossier_id: str | None, device: str) -> tuple[str, str]:
+    """Open a new stack for pages coming off a scanner; returns (the dossier it is staged under, its ID).
 
     A scan has no file to hash, so its ID is made from the moment it started:
-    scanning the same papers again is a new stack of the dossier.
+    scanning the same papers again is a new stack of the dossier. Without a
+    dossier ID the stack waits in an inbox until its receipts name its dossiers.
     """
     started = time.time_ns()
-    stack = "scan-" + hashlib.sha256(f"{dossier_id}/{device}/{started}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{dossier_id}/{device}/{started}".encode()).hexdigest()
+    stack, home = "scan-" + digest[:12], dossier_id or keys.inbox_id(digest)
     source = {"name": f"scan on {device}", "kind": "scanner", "format": "scan", "sha256": None, "bytes": None,
-              "pages": 0, "page_is_file": False, "dpi": None, "order": started, "dossier_from_receipt": False}
-    ws.staging.put_json(keys.staging_key(dossier_id, stack, "source.json"), source)
-    return stack
+              "pages": 0, "page_is_file": False, "dpi": None, "order": started,
+              "dossier_from_receipt": dossier_id is None}
+    ws.staging.put_json(keys.staging_key(home, stack, "source.json"), source)
+    return home, stack
 
 
 def stage_page(ws: Workspace, dossier_id: str, stack: str, index: int, data: bytes | None,
@@ -325,6 +328,23 @@ def publish_manifest(ws: Workspace, dossier_id: str) -> dict:
             break
     log.info("dossier %s: manifest %s, %d documents", dossier_id, current["status"], len(current["documents"]))
     return current
+
+
+def final_manifests(ws: Workspace, dossier_ids: list[str], timeout_s: float,
+                    on_poll: Callable[[], None]) -> dict[str, dict]:
+    """The final manifests of the dossiers, and of those their stacks' receipts sent documents to.
+
+    In the order met; a dossier not final when time is up is returned as it stands.
+    """
+    deadline = time.monotonic() + timeout_s
+    manifests: dict[str, dict] = {}
+    pending = list(dict.fromkeys(dossier_ids))
+    while pending:
+        dossier_id = pending.pop(0)
+        manifests[dossier_id] = final_manifest(ws, dossier_id, max(0.0, deadline - time.monotonic()), on_poll)
+        pending += [m["dossier_id"] for m in manifests[dossier_id].get("moved", [])
+                    if m["dossier_id"] not in manifests and m["dossier_id"] not in pending]
+    return manifests
 
 
 def final_manifest(ws: Workspace, dossier_id: str, timeout_s: float, on_poll: Callable[[], None]) -> dict:

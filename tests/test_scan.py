@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from pipeline import dossier as keys
-from samples.generate import render_page
+from samples.documents import dossier_code, receipt
+from samples.generate import fake_person, render_lines, render_page
 from tests.checks import cer
 from tests.helpers import run_sohoa
 
@@ -107,3 +108,20 @@ def test_the_page_size_sets_the_scan_area(workers, workspace, dossier_id):
     (staged,) = [k for k in workspace.staging.keys(f"{dossier_id}/") if k.endswith("page-0000.page")]
     image = Image.open(io.BytesIO(workspace.staging.get(staged)))
     assert abs(image.width - 583) <= 3 and abs(image.height - 787) <= 3, image.size
+
+
+def test_a_scan_without_dossier_id_is_named_by_its_receipt(workers, workspace, tmp_path):
+    """The counter scans the receipt first and gives no ID: the QR code on it names the dossier."""
+    rng = random.Random(12)
+    code = dossier_code(rng)
+    path = tmp_path / "phieu.pgm"
+    render_lines(rng, receipt(rng, code, fake_person(rng), leaders=0).pages[0], 300, 0.5, noise=3.0)[0].save(path)
+    exit_code, events = scan("--device", "pnm:0", "--source", "flatbed", "--dpi", "300", "--option",
+                             f"filename={path}")
+    done = events[-1]
+    named = {d["dossier_id"]: d for d in done["dossiers"]}
+    assert code in named and exit_code == 0, done
+    (document,) = named[code]["manifest"]["documents"]
+    assert document["doc_type"] == "phieu_tiep_nhan" and "dossier_id" in document["fields"]
+    record = workspace.records.get_json(document["json_key"])
+    assert record["fields"]["dossier_id"]["value"] == code
