@@ -68,6 +68,7 @@ class Thresholds:
     title_min_score: float
     label_min_score: float
     min_type_confidence: float
+    classifier_min_start: float
     min_field_confidence: float
     blank_max_characters: int
 

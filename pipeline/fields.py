@@ -148,12 +148,12 @@ def normalise(kind: str, raw: str) -> Value | None:
         return Value(int(re.sub(r"\D", "", number.group()))) if number else None
     if kind == "area":
         return _area(raw)
-    if kind in ("count", "number"):
-        number = re.search(r"\d+[A-Za-z]?" if kind == "number" else r"\d+", raw.translate(_DIGIT_LOOKALIKES)
-                           if kind == "count" else raw)
-        if not number:
-            return None
-        return Value(int(number.group()) if kind == "count" else number.group())
+    if kind == "count":
+        number = re.search(r"\d+", raw)
+        return Value(int(number.group())) if number else None
+    if kind == "number":  # a parcel or sheet number: "125", "12a"
+        number = re.search(r"\d+[A-Za-z]?", raw)
+        return Value(number.group()) if number else None
     if kind == "code":
         code = PORTAL_CODE.search(re.sub(r"\s", "", raw).upper())
         return Value(code.group()) if code else None

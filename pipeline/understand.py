@@ -26,9 +26,6 @@ from pipeline.doctypes import OTHER, DocumentTypes, Phrase
 from pipeline.fields import extract_fields
 from pipeline.text import Line, fold, page_lines
 
-MIN_CLASSIFIER_START = 0.8  # a page without title or motto starts a document only on this much certainty
-
-
 @dataclass(frozen=True)
 class PageRole:
     """What one page is to the stack, and why (for the record and for review)."""
@@ -88,12 +85,12 @@ def page_role(page: dict, types: DocumentTypes, classifier: PageClassifier, curr
     top = page_lines(page["words"])[: limits.title_lines]
     if types.separator_phrases and _best(top, types.separator_phrases, capitals=False) >= limits.title_min_score:
         return PageRole("separator", evidence="separator sheet")
+    receipt = next((c for c, t in types.types.items() if t.receipt), None)
+    if page.get("qr_code") and receipt:
+        return PageRole("start", receipt, 1.0, "receipt QR code")
     scores = {code: _best(top, t.titles, capitals=True) for code, t in types.types.items()}
     code, score = max(scores.items(), key=lambda item: item[1], default=(None, 0.0))
     probabilities = classifier.probabilities(page["text"])
-    if page.get("qr_code") and any(t.receipt for t in types.types.values()):
-        receipt = next(c for c, t in types.types.items() if t.receipt)
-        return PageRole("start", receipt, 1.0, "receipt QR code")
     if code and score >= limits.title_min_score:
         return PageRole("start", code, round(max(score / 100, probabilities.get(code, 0.0)), 2), "title")
     as_type = {c: p for c, p in probabilities.items() if c != CONTINUATION}
@@ -104,7 +101,7 @@ def page_role(page: dict, types: DocumentTypes, classifier: PageClassifier, curr
         return PageRole("start", guess, round(share, 2), "motto, type from classifier")
     if current is None:
         return PageRole("start", guess, round(certainty, 2), "first page, type from classifier")
-    if guess not in (current, OTHER) and certainty >= MIN_CLASSIFIER_START:
+    if guess not in (current, OTHER) and certainty >= limits.classifier_min_start:
         return PageRole("start", guess, round(certainty, 2), "classifier")
     return PageRole("continue", current, round(probabilities.get(CONTINUATION, 0.0), 2), "no title")
 

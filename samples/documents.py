@@ -8,6 +8,7 @@ wordings here are written from the printed forms, independently of
 config/document-types.yaml, so an evaluation measures the rules, not a copy.
 
     python -m samples.documents OUT --dossiers 10 [--seed 7] [--clean]
+    python -m samples.documents samples --committed    # rewrite the committed samples
 """
 
 from __future__ import annotations
@@ -341,8 +342,11 @@ def dossier_code(rng: random.Random) -> str:
 
 
 def write_stack(out: Path, name: str, documents: list[Document], rng: random.Random, *, degraded: bool = True,
-                blank_after: float = 0.0, dpi: int = 300) -> dict:
-    """Render the documents as one scanned stack (a PDF), with blank backs now and then; returns its truth."""
+                blank_after: float = 0.0, dpi: int = 300, bilevel: bool = False) -> dict:
+    """Render the documents as one scanned stack (a PDF), with blank backs now and then; returns its truth.
+
+    `bilevel`: black and white, as a copier's document mode sends (and a tenth of the bytes).
+    """
     images, pages, truth_docs = [], [], []
     for document in documents:
         first = len(pages)
@@ -361,8 +365,62 @@ def write_stack(out: Path, name: str, documents: list[Document], rng: random.Ran
                            "pages": [i for i in range(first, len(pages)) if pages[i]["kind"] == "page"],
                            "fields": document.fields})
     path = out / name
-    save_pages(images, path, dpi)
+    save_pages([_bilevel(image) for image in images] if bilevel else images, path, dpi)
     return {"file": name, "pages": pages, "documents": truth_docs}
+
+
+# The committed samples: a dossier per folder (files of each format, and a note that
+# is not a scan, to show a refusal), and a counter's morning stack of two dossiers.
+SAMPLE_DOSSIERS = {
+    "000.00.22.H26-251120-0001": [("to-khai-ho-chieu.pdf", "to_khai_ho_chieu", "L"), ("cccd.jpg", "can_cuoc", "L"),
+                                  ("giay-uy-quyen.tif", "giay_uy_quyen", "1")],
+    "000.00.22.H26-251120-0002": [("don-dang-ky-dat-dai.png", "don_dang_ky_dat_dai", "1"), ("ban-ve.tif", "khac", "1")],
+}
+SAMPLE_STACK = [("000.00.22.H26-251121-0007", ["dang_ky_ho_kinh_doanh"]),
+                ("000.00.22.H26-251121-0008", ["to_khai_le_phi_truoc_ba", "don_cap_phep_xay_dung"])]
+
+
+def _bilevel(image):
+    return image.point(lambda v: 255 if v > 150 else 0).convert("1")
+
+
+def write_samples(root: Path, seed: int = 2025) -> None:
+    """Write samples/dossiers/ and samples/stacks/ as committed: deterministic, well under 2 MB in all."""
+    rng = random.Random(seed)
+    for dossier_id, files in SAMPLE_DOSSIERS.items():
+        folder = root / "dossiers" / dossier_id
+        folder.mkdir(parents=True, exist_ok=True)
+        person, truth = fake_person(rng), {}
+        for name, doc_type, mode in files:
+            document = make_document(rng, doc_type, person)
+            while doc_type == "khac" and not document.pages[0][3][1].startswith("BẢN VẼ"):
+                document = make_document(rng, doc_type, person)  # the drawing of the house
+            if name.endswith(".pdf"):
+                pages = document.pages
+            elif doc_type == "can_cuoc":  # a photocopy of both sides on one sheet
+                pages = [[line for page in document.pages for line in page]]
+            else:  # a one-page file: the first page
+                pages = document.pages[:1]
+            rendered = [render_lines(rng, lines, 300, rng.uniform(-2.0, 2.0), noise=2.0) for lines in pages]
+            images = [image if mode == "L" else _bilevel(image) for image, _ in rendered]
+            if name.endswith(".tif"):
+                images[0].save(folder / name, "TIFF", dpi=(300, 300), save_all=True, append_images=images[1:],
+                               compression="group4")
+            else:
+                save_pages(images, folder / name, 300)
+            truth[name] = {"doc_type": doc_type, "fields": document.fields, "pages": [t for _, t in rendered]}
+        (folder / "ghi-chu.txt").write_text("Hồ sơ nộp trực tiếp tại quầy số 3.\n", encoding="utf-8")
+        (root / "dossiers" / f"{dossier_id}.truth.json").write_text(
+            json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
+    documents = []
+    for dossier_id, types in SAMPLE_STACK:
+        person = fake_person(rng)
+        documents += [receipt(rng, dossier_id, person)] + [make_document(rng, t, person) for t in types]
+    (root / "stacks").mkdir(parents=True, exist_ok=True)
+    truth = write_stack(root / "stacks", "quay-3-sang.pdf", documents, rng, degraded=False, blank_after=0.4,
+                        dpi=200, bilevel=True)
+    (root / "stacks" / "quay-3-sang.truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1),
+                                                             encoding="utf-8")
 
 
 def main() -> None:
@@ -373,7 +431,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--clean", action="store_true", help="no skew, noise or blur")
     parser.add_argument("--blank", type=float, default=0.1, help="share of pages followed by a blank back")
+    parser.add_argument("--committed", action="store_true", help="write the committed samples under OUT")
     args = parser.parse_args()
+    if args.committed:
+        write_samples(args.out)
+        return
     rng = random.Random(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     truth = {}

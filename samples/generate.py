@@ -350,46 +350,13 @@ def generate(out: Path, files: list[tuple[str, int]], seed: int, dpi: int = 300)
     return truth
 
 
-# The committed sample dossiers: small files of each format, and one file that
-# is not a scan at all, to show how a refusal looks.
-SAMPLE_DOSSIERS = {
-    "000.00.22.H26-251120-0001": [("to-khai-ho-chieu.pdf", 2, "L"), ("cccd.jpg", 1, "L"), ("giay-uy-quyen.tif", 1, "1")],
-    "000.00.22.H26-251120-0002": [("don-dang-ky-dat-dai.png", 1, "1"), ("ban-ve.tif", 2, "1")],
-}
-
-
-def write_samples(root: Path, seed: int = 2025) -> None:
-    """Write samples/dossiers/ as committed: deterministic, a few hundred KB in all."""
-    rng = random.Random(seed)
-    for dossier_id, files in SAMPLE_DOSSIERS.items():
-        folder = root / dossier_id
-        folder.mkdir(parents=True, exist_ok=True)
-        truth = {}
-        for name, count, mode in files:
-            rendered = [render_page(rng, 300, rng.uniform(-2.0, 2.0), noise=2.0) for _ in range(count)]
-            images = [image if mode == "L" else image.point(lambda v: 255 if v > 150 else 0).convert("1")
-                      for image, _ in rendered]
-            if name.endswith(".tif"):
-                images[0].save(folder / name, "TIFF", dpi=(300, 300), save_all=True,
-                               append_images=images[1:], compression="group4")
-            else:
-                save_pages(images, folder / name, 300)
-            truth[name] = [text for _, text in rendered]
-        (folder / "ghi-chu.txt").write_text("Hồ sơ nộp trực tiếp tại quầy số 3.\n", encoding="utf-8")
-        (root / f"{dossier_id}.truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--samples", action="store_true", help="write the committed sample dossiers into OUT")
     parser.add_argument("--pages", type=int, default=10, help="total pages, as PDFs of up to 4 pages")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dpi", type=int, default=300)
     args = parser.parse_args()
-    if args.samples:
-        write_samples(args.out)
-        return
     files, left, n = [], args.pages, 0
     while left > 0:
         count = min(left, 1 + n % 4)
