@@ -7,12 +7,13 @@ no code. Text is kept folded (pipeline.text.fold) for matching.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from pipeline.text import fold_words
+from pipeline.text import fold, fold_words, nfc
 
 OTHER = "khac"  # anything that is none of the configured types
 KINDS = {"name", "text", "date", "id_number", "sex", "phone", "money", "area", "count", "code", "tax_code", "number"}
@@ -79,6 +80,7 @@ class DocumentTypes:
     start_markers: tuple[Phrase, ...]
     separator_phrases: tuple[Phrase, ...]
     types: dict[str, DocType]
+    family_names: dict[str, str]  # folded -> as written, for mending names OCR misread
 
     @property
     def codes(self) -> list[str]:
@@ -121,4 +123,16 @@ def load_document_types(path: Path) -> DocumentTypes:
                               bool(spec.get("receipt")), sections, tuple(fields), checks)
     if OTHER in types:
         raise DocumentTypesError(f"{path}: `{OTHER}` is the built-in type for everything else; do not declare it")
-    return DocumentTypes(thresholds, phrases(raw.get("start_markers")), phrases(raw.get("separator_phrases")), types)
+    return DocumentTypes(thresholds, phrases(raw.get("start_markers")), phrases(raw.get("separator_phrases")), types,
+                         _family_names(path.parent / raw["family_names"]) if raw.get("family_names") else {})
+
+
+def _family_names(path: Path) -> dict[str, str]:
+    """The word list as folded -> written; a folded form shared by two names maps to neither."""
+    try:
+        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip() and not line.startswith("#")]
+    except OSError as exc:
+        raise DocumentTypesError(f"{path}: cannot read the family names ({exc.strerror})") from exc
+    folded = Counter(fold(name) for name in names)
+    return {fold(name): nfc(name) for name in names if folded[fold(name)] == 1}

@@ -123,9 +123,9 @@ def normalise(kind: str, raw: str) -> Value | None:
     folded = fold(raw)
     if kind == "text":
         return Value(raw) if re.search(r"[^\W_]", raw) else None
-    if kind == "name":
+    if kind == "name":  # two to six words of letters: a Vietnamese full name
         letters = re.sub(r"[^\w\s]|\d|_", " ", raw).split()
-        return Value(title_case(" ".join(letters))) if len(letters) >= 2 else None
+        return Value(title_case(" ".join(letters))) if 2 <= len(letters) <= 6 else None
     if kind == "sex":
         word = re.findall(r"[a-z]+", folded)[:1]
         return Value({"nam": "Nam", "nu": "Nữ"}[word[0]]) if word and word[0] in ("nam", "nu") else None
@@ -219,7 +219,15 @@ def sections(lines: list[Line], doc_type: DocType, min_score: float) -> dict[str
             for (start, name), following in zip(ordered, [*ordered[1:], (len(lines), None)])}
 
 
-def extract_fields(lines: list[Line], doc_type: DocType, thresholds: Thresholds) -> dict[str, dict]:
+def mend_family_name(name: str, family_names: dict[str, str]) -> str:
+    """The name with its first word spelt as the family name it folds to ("Nguyên Văn An" -> "Nguyễn Văn An")."""
+    first, _, rest = name.partition(" ")
+    known = family_names.get(fold(first))
+    return f"{known} {rest}" if known and rest else name
+
+
+def extract_fields(lines: list[Line], doc_type: DocType, thresholds: Thresholds,
+                   family_names: dict[str, str] | None = None) -> dict[str, dict]:
     """Each field found in the document's lines, as the record contract states it."""
     in_section = {name: set(indices) for name, indices in
                   sections(lines, doc_type, thresholds.label_min_score).items()}
@@ -235,6 +243,9 @@ def extract_fields(lines: list[Line], doc_type: DocType, thresholds: Thresholds)
             if found:
                 fields[rule.name] = found
                 break
+    for rule in doc_type.fields:
+        if rule.kind == "name" and rule.name in fields and family_names:
+            fields[rule.name]["value"] = mend_family_name(fields[rule.name]["value"], family_names)
     for check in doc_type.person_checks:
         _check_person(fields, check.id, check.sex, check.birth)
     return fields
@@ -245,7 +256,9 @@ def _value_after(lines: list[Line], matches: list[list[Match]], index: int, matc
     line = lines[index]
     following = [m.start for m in matches[index] if m.start >= match.end]
     candidates = [(line, match.end, following[0] if following else len(line.text))]
-    if index + 1 < len(lines) and lines[index + 1].page == line.page:
+    # The next line is the value only if it is not a "label: value" line of its own: a label
+    # left blank must not take the next item's words (labels of other sections included).
+    if index + 1 < len(lines) and lines[index + 1].page == line.page and ":" not in lines[index + 1].text:
         below = lines[index + 1]
         labels_below = [m.start for m in matches[index + 1]]
         candidates.append((below, 0, labels_below[0] if labels_below else len(below.text)))

@@ -141,7 +141,7 @@ def read_document(document: Document, pages: list[dict], types: DocumentTypes) -
     if doc_type is None:
         return
     lines = [line for n, index in enumerate(document.pages) for line in page_lines(pages[index]["words"], n)]
-    document.fields = extract_fields(lines, doc_type, types.thresholds)
+    document.fields = extract_fields(lines, doc_type, types.thresholds, types.family_names)
     if doc_type.receipt:
         document.receipt = True
         printed = document.fields.get("dossier_id", {}).get("value")

@@ -167,9 +167,14 @@ def can_cuoc(rng: random.Random, p: Person, leaders: float = 0.2) -> Document:
     origin = rng.choice(ORIGINS)
     form.item("place_of_origin", ["Quê quán / Place of origin"], origin, origin, numbered=False)
     form.item("place_of_residence", ["Nơi thường trú / Place of residence"], p.address, p.address, numbered=False)
-    expiry = (p.birth[0], p.birth[1], p.birth[2] + rng.choice([25, 40, 60]))
-    form.item("expiry_date", ["Có giá trị đến / Date of expiry"], "{:02d}/{:02d}/{}".format(*expiry), iso(*expiry),
-              numbered=False)
+    # Cards expire at 25, 40 and 60; one issued after 60 has no expiry date at all.
+    age = next((a for a in (25, 40, 60) if p.birth[2] + a > 2025), None)
+    if age:
+        expiry = (p.birth[0], p.birth[1], p.birth[2] + age)
+        form.item("expiry_date", ["Có giá trị đến / Date of expiry"], "{:02d}/{:02d}/{}".format(*expiry),
+                  iso(*expiry), numbered=False)
+    else:
+        form.item(None, ["Có giá trị đến / Date of expiry"], "Không thời hạn", None, numbered=False)
     back = [("frame", ""), ("plain", "Đặc điểm nhân dạng / Personal identification: Nốt ruồi cách 2 cm dưới mắt trái"),
             ("plain", f"Ngày, tháng, năm / Date, month, year: 10/0{rng.randint(1, 9)}/2021"),
             ("plain", "CỤC TRƯỞNG CỤC CẢNH SÁT QUẢN LÝ HÀNH CHÍNH VỀ TRẬT TỰ XÃ HỘI"), ("sign", ""),

@@ -181,3 +181,11 @@ def test_the_document_types_file_is_checked(tmp_path: Path):
     with pytest.raises(DocumentTypesError, match="to_khai_ho_chieu, field sex: kind must be one of"):
         load_document_types(bad)
     assert TYPES.codes[-1] == "khac" and len(TYPES.types) == 9
+
+
+def test_a_family_name_that_ocr_misspelt_is_mended_and_the_raw_text_kept():
+    lines = [line("Họ và tên: NGUYÊN THỊ TRÂN")]
+    found = extract_fields(lines, TYPES.types["to_khai_ho_chieu"], TYPES.thresholds, TYPES.family_names)
+    assert found["full_name"]["value"] == "Nguyễn Thị Trân"  # only the family name is known to the list
+    assert found["full_name"]["raw"] == "NGUYÊN THỊ TRÂN"
+    assert "la" not in TYPES.family_names  # La and Lã fold alike: neither is forced on the other
