@@ -254,7 +254,9 @@ def scan(dossier_id: str | None, device: str | None, source: str | None, dpi: in
             out.print(f"page {fields['page'] + 1} captured")
         elif kind == "read":
             notes = "; ".join(w["message"] for w in fields["warnings"]) or "ok"
-            out.print(f"page {fields['page'] + 1} read (confidence {fields['confidence']:.0f}): {notes}")
+            role = {"start": f"starts a document: {fields['doc_type']}", "continue": "continues the document",
+                    "blank": "blank, left out", "separator": "separator sheet, left out"}[fields["role"]]
+            out.print(f"page {fields['page'] + 1} read (confidence {fields['confidence']:.0f}), {role}: {notes}")
         elif kind == "fault":
             err.print(f"[bold red]{fields['reason']}[/]. {fields['hint']}")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from pipeline import dossier as keys
 from pipeline import steps
 from pipeline.ingest import png_bytes
+from pipeline.understand import page_role
 from scanners.base import PageSource, ScannerError
 
 OnEvent = Callable[..., None]  # on_event(kind, **fields)
@@ -48,16 +49,23 @@ def scan_into_dossier(ws: steps.Workspace, dossier_id: str | None, scanner: Page
 
     dossier_id, stack = steps.receive_scan(ws, dossier_id, scanner.name)
     steps.publish_manifest(ws, dossier_id)
-    reported: set[int] = set()
+    reported: dict[int, str | None] = {}  # page -> the type of the document it is in, as far as known yet
 
     def report_read() -> None:
-        for key in ws.staging.keys(keys.staging_prefix(dossier_id, stack)):
+        """Tell each newly read page: its confidence, warnings, and whether it starts a document of a type.
+
+        Told at once from the page alone (and the page before it, when read):
+        the summary at the end, made with the whole stack in view, is what is stored.
+        """
+        for key in sorted(ws.staging.keys(keys.staging_prefix(dossier_id, stack))):
             if key.endswith(".ocr.json"):
                 index = int(key.rsplit("page-", 1)[1].split(".")[0])
                 if index not in reported:
-                    reported.add(index)
                     page = ws.staging.get_json(key)
-                    on_event("read", page=index, confidence=page["mean_confidence"], warnings=page["warnings"])
+                    role = page_role(page, ws.document_types, ws.classifier, reported.get(index - 1))
+                    reported[index] = role.doc_type if role.role in ("start", "continue") else reported.get(index - 1)
+                    on_event("read", page=index, confidence=page["mean_confidence"], warnings=page["warnings"],
+                             role=role.role, doc_type=role.doc_type)
 
     count, problems = 0, []
     try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Protocol
 import pytesseract
 from pytesseract.pytesseract import run_tesseract
 from PIL import Image
+
+from pipeline.text import nfc
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,6 @@ class Tesseract:
         confidences = [w.confidence for w in words]
         mean = round(sum(confidences) / len(confidences), 1) if confidences else 0.0
         return PageText(nfc(text).strip(), words, mean, pdf)
-
-
-def nfc(text: str) -> str:
-    """Vietnamese text in composed form, whatever the source sent (NFD from macOS, some scanners)."""
-    return unicodedata.normalize("NFC", text)
 
 
 def parse_tsv(tsv: str) -> list[Word]:
