@@ -13,6 +13,7 @@ Exit codes (for scripts):
   4  failed: nothing of the dossier could be digitized
   5  a service is unreachable: S3 server or broker
   6  --wait ran out of time before the dossier was finished
+  130  stopped with Ctrl-C (a batch job: resume it with `sohoa jobs resume JOB`)
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,13 +32,15 @@ import dramatiq.errors
 import redis.exceptions
 import urllib3.exceptions
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 
 from pipeline import dossier as keys
 from pipeline.settings import Settings, SettingsError, load_settings
 
 EXIT_OK, EXIT_USAGE, EXIT_REVIEW, EXIT_FAILED, EXIT_UNREACHABLE, EXIT_TIMEOUT = 0, 2, 3, 4, 5, 6
+EXIT_INTERRUPTED = 130
 STATUS_EXIT = {"complete": EXIT_OK, "needs_review": EXIT_REVIEW, "failed": EXIT_FAILED, "processing": EXIT_TIMEOUT}
 
 out = Console(highlight=False)
@@ -411,6 +416,197 @@ def fetch(dossier_id: str, out_dir: Path, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--workers", type=int, help="Also run N worker processes here for the job's duration "
+                                           "(without it, the workers already attached to the broker do the work).")
+@click.option("--json", "as_json", is_flag=True, help="Print the job's report as JSON at the end (for scripts).")
+def batch(source: Path, workers: int | None, as_json: bool) -> None:
+    """Digitize a whole archive as one resumable job.
+
+    SOURCE is a folder with one sub-folder (or one multi-page PDF/TIFF) per
+    dossier, named by its dossier ID, or a CSV file of dossier_id,path[,procedure].
+    A file or folder whose name holds no dossier ID is named by its receipt.
+    Shows pages read, pages a minute, time left and failures. Ctrl-C stops
+    following (exit 130); `sohoa jobs resume JOB` goes on later, after a crash
+    or a reboot too, redoing nothing already handed in. A damaged file fails
+    its dossier with the reason, never the job.
+    """
+    from pipeline import jobs
+    from pipeline.record import now
+
+    settings = settings_or_exit()
+    try:
+        items = jobs.plan(source, settings.watch_dossier_pattern)
+    except jobs.JobError as exc:
+        fail(str(exc), EXIT_USAGE)
+    ws = workspace_or_exit(settings)
+    job = jobs.create(ws, source, items, now(settings.timezone))
+    if not as_json:
+        out.print(f"job [bold]{job['job_id']}[/]: {len(items)} files from {source}")
+    sys.exit(run_job(ws, settings, job, workers, as_json))
+
+
+def run_job(ws, settings: Settings, job: dict, workers: int | None, as_json: bool) -> int:
+    """Hand in what is left of the job, follow it to the end with a progress bar, report; the exit code."""
+    from pipeline import jobs, steps
+    from pipeline.counter import hand_in_file
+
+    local = None
+    if workers:
+        command, env = worker_command(settings, workers, None)
+        log = settings.state_dir / f"{job['job_id']}.worker.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as sink:
+            local = subprocess.Popen(command, env=env, stdout=sink, stderr=sink, start_new_session=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
+               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=err, disable=as_json or not err.is_terminal) as bar:
+            intake = bar.add_task("handing in", total=len(job["items"]), note="files")
+            jobs.hand_in_pending(ws, job, lambda dossier_id, path: hand_in_file(ws, dossier_id, path),
+                                 lambda entry: bar.advance(intake))
+            bar.update(intake, completed=len(job["items"]))
+            entries = jobs.handed_in(ws, job["job_id"])
+            for home in {e["home"] for e in entries.values() if e["refused"] and e["home"]}:
+                steps.publish_manifest(ws, home)  # a dossier whose only file was refused has no worker to do it
+            finished: dict[int, bool] = {}
+            reading = bar.add_task("pages read", total=sum(e["pages"] for e in entries.values()), note="")
+            started = time.monotonic()
+            while True:
+                state = jobs.progress(ws, job, entries, finished)
+                minutes = max(1e-6, (time.monotonic() - started) / 60)
+                bar.update(reading, completed=state.pages_read,
+                           note=f"{state.pages_read / minutes:.0f} pages/min, {state.failed + state.refused} failed")
+                if state.complete:
+                    break
+                time.sleep(2)
+    except KeyboardInterrupt:
+        err.print(f"stopped following job {job['job_id']}: what was handed in goes on in the workers. "
+                  f"Resume with `sohoa jobs resume {job['job_id']}`.")
+        return EXIT_INTERRUPTED
+    finally:
+        if local:
+            os.killpg(local.pid, signal.SIGTERM)
+            local.wait(60)
+    homes = list(dict.fromkeys(e["home"] for e in entries.values() if e["home"]))
+    steps.final_manifests(ws, homes, 120, lambda: None)  # the last manifests are written just after the stacks
+    rows = jobs.report(ws, job)
+    if as_json:
+        emit_json({"job_id": job["job_id"], "items": len(job["items"]), "refused": state.refused,
+                   "failed": state.failed, "dossiers": rows})
+    else:
+        show_job(job, rows)
+    return max((STATUS_EXIT[row["status"]] for row in rows), default=EXIT_OK)
+
+
+def show_job(job: dict, rows: list[dict]) -> None:
+    table = Table("dossier", "status", "documents", "pages", "what to do")
+    for row in rows:
+        table.add_row(row["dossier_id"] or "-", row["status"], str(row["documents"]), str(row["pages"]),
+                      "; ".join(row["reasons"])[:200] or "-")
+    out.print(f"job [bold]{job['job_id']}[/] ({job['source']}, {len(job['items'])} files)")
+    out.print(table)
+
+
+@main.group()
+def jobs() -> None:
+    """Batch jobs (`sohoa batch`): list, show, resume, report."""
+
+
+@jobs.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON.")
+def jobs_list(as_json: bool) -> None:
+    """Every job, oldest first, with how many of its files were handed in."""
+    from pipeline import jobs as batch_jobs
+
+    ws = workspace_or_exit(settings_or_exit())
+    found = []
+    for job_id in batch_jobs.job_ids(ws):
+        job = batch_jobs.load(ws, job_id)
+        found.append({"job_id": job_id, "created_at": job["created_at"], "source": job["source"],
+                      "items": len(job["items"]), "handed_in": len(batch_jobs.handed_in(ws, job_id))})
+    if as_json:
+        emit_json(found)
+        return
+    table = Table("job", "created", "source", "files handed in")
+    for row in found:
+        table.add_row(row["job_id"], row["created_at"], row["source"], f"{row['handed_in']}/{row['items']}")
+    out.print(table)
+
+
+@jobs.command("show")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
+def jobs_show(job_id: str, as_json: bool) -> None:
+    """A job's dossiers: status, documents, pages and the reasons to look at."""
+    from pipeline import jobs as batch_jobs
+
+    ws = workspace_or_exit(settings_or_exit())
+    job = job_or_exit(ws, job_id)
+    entries = batch_jobs.handed_in(ws, job_id)
+    state = batch_jobs.progress(ws, job, entries, {})
+    rows = batch_jobs.report(ws, job)
+    if as_json:
+        emit_json({"job_id": job_id, "progress": state.__dict__, "complete": state.complete, "dossiers": rows})
+        return
+    out.print(f"{state.handed_in}/{state.items} files handed in, {state.pages_read}/{state.pages} pages read, "
+              f"{state.failed + state.refused} failed")
+    show_job(job, rows)
+
+
+@jobs.command("resume")
+@click.argument("job_id")
+@click.option("--workers", type=int, help="Also run N worker processes here for the job's duration.")
+@click.option("--json", "as_json", is_flag=True, help="Print the job's report as JSON at the end.")
+def jobs_resume(job_id: str, workers: int | None, as_json: bool) -> None:
+    """Go on with a job after Ctrl-C, a crash or a reboot: hand in what was not, follow it to the end."""
+    settings = settings_or_exit()
+    ws = workspace_or_exit(settings)
+    sys.exit(run_job(ws, settings, job_or_exit(ws, job_id), workers, as_json))
+
+
+@jobs.command("report")
+@click.argument("job_id")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV, one row per dossier (the default).")
+@click.option("--json", "as_json", is_flag=True, help="JSON, one object per dossier.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not to stdout.")
+def jobs_report(job_id: str, as_csv: bool, as_json: bool, out_file: Path | None) -> None:
+    """The report an archivist files: dossier, status, documents, pages, types, reasons, files, checksums."""
+    import csv
+    import io
+
+    from pipeline import jobs as batch_jobs
+
+    ws = workspace_or_exit(settings_or_exit())
+    rows = batch_jobs.report(ws, job_or_exit(ws, job_id))
+    if as_json:
+        text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["dossier_id", "status", "documents", "pages", "types", "reasons", "files", "sha256"])
+        for row in rows:
+            writer.writerow([row["dossier_id"] or "", row["status"], row["documents"], row["pages"],
+                             " ".join(row["types"]), " | ".join(row["reasons"]), " ".join(row["files"]),
+                             " ".join(row["sha256"])])
+        text = buffer.getvalue()
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+def job_or_exit(ws, job_id: str) -> dict:
+    from pipeline import jobs as batch_jobs
+
+    try:
+        return batch_jobs.load(ws, job_id)
+    except batch_jobs.JobError as exc:
+        fail(str(exc), EXIT_USAGE)
+        raise
+
+
+@main.command()
 @click.option("--processes", type=int, help="Worker processes (default from settings: one per core).")
 @click.option("--threads", type=int, help="Threads per process (default from settings).")
 def worker(processes: int | None, threads: int | None) -> None:
@@ -421,11 +617,16 @@ def worker(processes: int | None, threads: int | None) -> None:
     outright loses nothing: its messages go to another worker.
     """
     settings = settings_or_exit()
-    env = dict(os.environ, OMP_THREAD_LIMIT="1", dramatiq_worker_timeout="100")
-    command = [sys.executable, "-m", "dramatiq", "pipeline.actors",
-               "--processes", str(processes or settings.worker_processes),
-               "--threads", str(threads or settings.worker_threads)]
+    command, env = worker_command(settings, processes, threads)
     os.execve(sys.executable, command, env)
+
+
+def worker_command(settings: Settings, processes: int | None, threads: int | None) -> tuple[list[str], dict]:
+    """Dramatiq's worker over pipeline.actors, tesseract single-threaded, polling every 100 ms."""
+    env = dict(os.environ, OMP_THREAD_LIMIT="1", dramatiq_worker_timeout="100")
+    return [sys.executable, "-m", "dramatiq", "pipeline.actors",
+            "--processes", str(processes or settings.worker_processes),
+            "--threads", str(threads or settings.worker_threads)], env
 
 
 @main.group()

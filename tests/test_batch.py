@@ -1,0 +1,97 @@
+"""Batch jobs on a small archive, through the real stack: plan, hand in, follow, report, resume."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+
+import pytest
+
+from pipeline import dossier as keys
+from samples.documents import receipt
+from samples.generate import fake_person, render_letter, render_lines, save_pages
+from tests.helpers import run_sohoa
+
+@pytest.fixture
+def archive(tmp_path):
+    """Four dossiers as archivists find them: a folder by ID, a file by ID, a box named by its receipt, a damaged scan.
+
+    Dossier IDs of this test only (the pages are the same in every test: IDs shared
+    between tests would find their files already stored).
+    """
+    run = f"{random.Random().randint(0, 999999):06d}"
+    ids = [f"000.00.22.H26-{run}-{n:04d}" for n in range(1, 5)]
+    rng = random.Random(21)
+    letter = [render_letter(rng, 300, first=i == 0)[0] for i in range(2)]
+    root = tmp_path / "kho"
+    (root / ids[0]).mkdir(parents=True)
+    save_pages(letter, root / ids[0] / "don.pdf", 300)
+    save_pages(letter[:1], root / ids[0] / "ban-sao.png", 300)
+    save_pages(letter, root / f"{ids[1]}.tif", 300)
+    (root / "hop-03").mkdir()
+    slip = render_lines(rng, receipt(rng, ids[2], fake_person(rng), leaders=0).pages[0], 300, 0.5, 3.0)[0]
+    save_pages([slip, letter[0]], root / "hop-03" / "scan-0001.pdf", 300)
+    (root / ids[3]).mkdir()
+    (root / ids[3] / "hong.pdf").write_bytes(b"%PDF-1.4 nothing more")
+    return root, ids
+
+
+def job_ids() -> list[str]:
+    return [job["job_id"] for job in json.loads(run_sohoa("jobs", "list", "--json").stdout)]
+
+
+def test_an_archive_becomes_a_job_with_a_report(workers, workspace, archive, tmp_path):
+    archive, ids = archive
+    result = run_sohoa("batch", str(archive), "--json", timeout=400)
+    answer = json.loads(result.stdout)
+    rows = {row["dossier_id"]: row for row in answer["dossiers"]}
+    assert result.returncode == 4, result.stderr  # one dossier failed: the job went on and says so
+    assert (rows[ids[0]]["status"], rows[ids[0]]["documents"], rows[ids[0]]["pages"]) == ("complete", 2, 3)
+    assert (rows[ids[1]]["status"], rows[ids[1]]["pages"]) == ("complete", 2)
+    assert rows[ids[2]]["types"] == ["phieu_tiep_nhan", "khac"]  # the box was named by its receipt
+    assert rows[ids[3]]["status"] == "failed" and "damaged" in rows[ids[3]]["reasons"][0]
+    assert answer["refused"] == 1 and answer["items"] == 5
+
+    job_id = answer["job_id"]
+    assert job_id in job_ids()
+    shown = json.loads(run_sohoa("jobs", "show", job_id, "--json").stdout)
+    assert shown["complete"] and shown["progress"]["pages_read"] == shown["progress"]["pages"] == 7
+    report = run_sohoa("jobs", "report", job_id, "--csv")
+    table = list(csv.DictReader(io.StringIO(report.stdout)))
+    assert {row["dossier_id"] for row in table} >= set(ids)
+    stored = {row["dossier_id"]: row for row in table}[ids[1]]
+    manifest = workspace.records.get_json(keys.manifest_key(ids[1]))
+    assert stored["sha256"] == " ".join(d["sha256"] for d in manifest["documents"])
+    assert stored["files"].endswith(f"{ids[1]}.tif")
+
+
+def test_a_job_whose_command_died_is_resumed_and_nothing_is_done_twice(workers, workspace, archive):
+    archive, ids = archive
+    down = run_sohoa("batch", str(archive), env={"SOHOA_BROKER_URL": "redis://127.0.0.1:1/0"})
+    assert down.returncode == 5 and "Traceback" not in down.stderr  # the broker was away: the job stopped
+    job_id = job_ids()[-1]
+    assert json.loads(run_sohoa("jobs", "show", job_id, "--json").stdout)["progress"]["handed_in"] == 0
+
+    resumed = run_sohoa("jobs", "resume", job_id, "--json", timeout=400)
+    assert resumed.returncode == 4, resumed.stderr
+    stored = {prefix: sorted(workspace.records.keys(f"{prefix}/")) for prefix in ids}
+    assert all(stored[dossier_id] for dossier_id in ids[:3])
+
+    again = run_sohoa("jobs", "resume", job_id, "--json", timeout=120)
+    assert again.returncode == 4
+    assert {prefix: sorted(workspace.records.keys(f"{prefix}/")) for prefix in ids} == stored
+    assert json.loads(again.stdout)["dossiers"] == json.loads(resumed.stdout)["dossiers"]
+
+
+def test_a_source_that_is_no_archive_is_refused(stack, tmp_path):
+    (tmp_path / "empty").mkdir()
+    said = lambda result: " ".join(result.stderr.split())  # noqa: E731  (the terminal wraps long lines)
+    result = run_sohoa("batch", str(tmp_path / "empty"))
+    assert result.returncode == 2 and "no files in it" in said(result)
+    bad = tmp_path / "list.csv"
+    bad.write_text("dossier_id,path\n../x,a.pdf\n", encoding="utf-8")
+    result = run_sohoa("batch", str(bad))
+    assert result.returncode == 2 and "line 1" in said(result) and "may hold only letters" in said(result)
+    assert run_sohoa("jobs", "show", "job-0").returncode == 2
