@@ -479,7 +479,12 @@ def run_job(ws, settings: Settings, job: dict, workers: int | None, as_json: boo
                            note=f"{state.pages_read / minutes:.0f} pages/min, {state.failed + state.refused} failed")
                 if state.complete:
                     break
-                time.sleep(2)
+                # One listing per stack under way: a large job is looked at less often.
+                time.sleep(max(2.0, (state.handed_in - state.finished) / 25))
+            homes = list(dict.fromkeys(e["home"] for e in entries.values() if e["home"]))
+            # The last manifests are written just after the stacks end, by the workers: wait for them
+            # before stopping workers of our own.
+            steps.final_manifests(ws, homes, 300, lambda: None)
     except KeyboardInterrupt:
         err.print(f"stopped following job {job['job_id']}: what was handed in goes on in the workers. "
                   f"Resume with `sohoa jobs resume {job['job_id']}`.")
@@ -488,8 +493,6 @@ def run_job(ws, settings: Settings, job: dict, workers: int | None, as_json: boo
         if local:
             os.killpg(local.pid, signal.SIGTERM)
             local.wait(60)
-    homes = list(dict.fromkeys(e["home"] for e in entries.values() if e["home"]))
-    steps.final_manifests(ws, homes, 120, lambda: None)  # the last manifests are written just after the stacks
     rows = jobs.report(ws, job)
     if as_json:
         emit_json({"job_id": job["job_id"], "items": len(job["items"]), "refused": state.refused,

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from samples.documents import receipt
+from samples.generate import fake_person, render_letter, render_lines, save_pages
 from storage.stack import free_ports
 from tests.helpers import Workers
 
@@ -84,3 +86,26 @@ _RUN = f"{random.randint(0, 999999):06d}"
 def dossier_id() -> str:
     """A fresh portal-format dossier ID for each test."""
     return f"000.00.22.H26-{_RUN}-{next(_DOSSIERS):04d}"
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> tuple[Path, list[str]]:
+    """Four dossiers as archivists find them: a folder by ID, a file by ID, a box named by its receipt, a damaged scan.
+
+    Dossier IDs of this test only (the pages are the same in every test: IDs shared
+    between tests would find their files already stored).
+    """
+    ids = [f"000.00.22.H26-{_RUN}-{next(_DOSSIERS):04d}" for _ in range(4)]
+    rng = random.Random(21)
+    letter = [render_letter(rng, 300, first=i == 0)[0] for i in range(2)]
+    root = tmp_path / "kho"
+    (root / ids[0]).mkdir(parents=True)
+    save_pages(letter, root / ids[0] / "don.pdf", 300)
+    save_pages(letter[:1], root / ids[0] / "ban-sao.png", 300)
+    save_pages(letter, root / f"{ids[1]}.tif", 300)
+    (root / "hop-03").mkdir()
+    slip = render_lines(rng, receipt(rng, ids[2], fake_person(rng), leaders=0).pages[0], 300, 0.5, 3.0)[0]
+    save_pages([slip, letter[0]], root / "hop-03" / "scan-0001.pdf", 300)
+    (root / ids[3]).mkdir()
+    (root / ids[3] / "hong.pdf").write_bytes(b"%PDF-1.4 nothing more")
+    return root, ids
