@@ -67,3 +67,16 @@ def test_a_source_that_is_no_archive_is_refused(stack, tmp_path):
     result = run_sohoa("batch", str(bad))
     assert result.returncode == 2 and "line 1" in said(result) and "may hold only letters" in said(result)
     assert run_sohoa("jobs", "show", "job-0").returncode == 2
+
+
+def test_a_csv_names_the_dossier_of_each_file(workers, workspace, archive, tmp_path):
+    archive, ids = archive
+    listing = tmp_path / "danh-sach.csv"
+    listing.write_text(f"dossier_id,path,procedure\n{ids[1]},kho/{ids[1]}.tif,Đăng ký đất đai\n"
+                       f"{ids[0]},kho/{ids[0]}/don.pdf,\n", encoding="utf-8")
+    result = run_sohoa("batch", str(listing), "--json", timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = {row["dossier_id"]: row for row in json.loads(result.stdout)["dossiers"]}
+    assert set(rows) == {ids[0], ids[1]}
+    assert (rows[ids[0]]["documents"], rows[ids[0]]["pages"]) == (1, 2)
+    assert rows[ids[1]]["files"] == [str(archive / f"{ids[1]}.tif")]
