@@ -14,9 +14,11 @@ Bad input raises nothing here: the steps record it and the batch goes on.
 from __future__ import annotations
 
 import logging
+import time
 from functools import cache
 
 import dramatiq
+import redis.exceptions
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 
@@ -41,6 +43,27 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
 SETTINGS = load_settings()
 dramatiq.set_broker(make_broker(SETTINGS))
 
+def send(actor: dramatiq.Actor, *args: object) -> None:
+    """Send a step's follow-up, waiting out a broker that is away for a moment (a Redis restart).
+
+    Raising instead would lose the step's work for a long while: without the
+    broker the message being processed can be neither retried nor
+    acknowledged, and Dramatiq's Redis broker hands on unacknowledged
+    messages only from workers that died. The steps are idempotent, so a
+    follow-up sent late is as good as one sent at once.
+    """
+    deadline = time.monotonic() + 4 * SETTINGS.broker_heartbeat_timeout_s
+    while True:
+        try:
+            actor.send(*args)
+            return
+        except (dramatiq.errors.ConnectionError, redis.exceptions.ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            log.warning("broker unreachable; sending %s again in 1 s", actor.actor_name)
+            time.sleep(1)
+
+
 STAGE = {
     "max_retries": SETTINGS.max_retries,
     "min_backoff": SETTINGS.retry_min_backoff_ms,
@@ -60,21 +83,21 @@ def workspace() -> steps.Workspace:
 def split_source(dossier_id: str, stack: str) -> None:
     pages = steps.split_source(workspace(), dossier_id, stack)
     for index in pages:
-        process_page.send(dossier_id, stack, index)
+        send(process_page, dossier_id, stack, index)
     if not pages:
-        publish_manifest.send(dossier_id)
+        send(publish_manifest, dossier_id)
 
 
 @dramatiq.actor(**STAGE)
 def process_page(dossier_id: str, stack: str, index: int) -> None:
     if steps.process_page(workspace(), dossier_id, stack, index):
-        assemble_stack.send(dossier_id, stack)
+        send(assemble_stack, dossier_id, stack)
 
 
 @dramatiq.actor(**STAGE)
 def assemble_stack(dossier_id: str, stack: str) -> None:
     for touched in steps.assemble_stack(workspace(), dossier_id, stack):
-        publish_manifest.send(touched)
+        send(publish_manifest, touched)
 
 
 @dramatiq.actor(**{**STAGE, "on_retry_exhausted": None})
@@ -99,4 +122,4 @@ def record_failure(message: dict, retry_info: dict) -> None:
         "reason": f"gave up after {retry_info['retries'] + 1} attempts: {last_line}",
         "hint": "Check that the S3 server and the broker are up, then ingest the file again.",
     })
-    publish_manifest.send(dossier_id)
+    send(publish_manifest, dossier_id)
