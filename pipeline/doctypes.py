@@ -1,6 +1,6 @@
 """The document types a deployment knows, read from config/document-types.yaml.
 
-Everything about a type (its titles, key phrases, sections, field labels and
+Everything about a type (its titles, sections, field labels and
 value kinds) is data in that file, so adding a type or a label wording needs
 no code. Text is kept folded (pipeline.text.fold) for matching.
 """
@@ -56,7 +56,6 @@ class PersonCheck:
 class DocType:
     code: str
     titles: tuple[Phrase, ...]
-    key_phrases: tuple[Phrase, ...]
     receipt: bool
     sections: dict[str, tuple[Phrase, ...]]  # name -> headings; empty tuple: from the top
     fields: tuple[FieldRule, ...]
@@ -119,7 +118,7 @@ def load_document_types(path: Path) -> DocumentTypes:
         sections = {name: () if str(value).strip() == "start" else phrases(value)
                     for name, value in (spec.get("sections") or {}).items()}
         checks = tuple(PersonCheck(c["id"], c.get("sex"), c.get("birth")) for c in spec.get("person_checks") or [])
-        types[code] = DocType(code, phrases(spec["titles"]), phrases(spec.get("key_phrases")),
+        types[code] = DocType(code, phrases(spec["titles"]),
                               bool(spec.get("receipt")), sections, tuple(fields), checks)
     if OTHER in types:
         raise DocumentTypesError(f"{path}: `{OTHER}` is the built-in type for everything else; do not declare it")
