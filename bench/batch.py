@@ -2,18 +2,23 @@
 
 Generates an archive (a folder per dossier, named by its ID; each a receipt
 and one to three documents of every type from samples/documents.py, rendered
-at 300 dpi as bi-level TIFFs, as archive copiers send them), then
-  1. plain `tesseract PAGE out -l vie` over every page, one single-threaded
-     process per core;
+at 300 dpi as bi-level G4 TIFFs, one file per document, as archive copiers
+send them), or takes one made before (--archive DIR keeps it), then
+  1. plain `tesseract FILE out -l vie` over every file of the archive, one
+     single-threaded process per core;
   2. `sohoa batch ARCHIVE --workers N` on a fresh local stack, timed from the
-     command to its end; the peak RSS of the batch command and of each worker
-     process are sampled every second (flat, or growing with the archive?);
+     command to its end. Every second the RSS of the batch command and of
+     each worker process is sampled, and the CPU time of every process
+     (workers, the tesseract they ran, the S3 server, Redis, the command);
+     peak RSS is given for the first and the second half of the run: flat
+     memory has the same peak in both;
   3. with --resume-at 0.5: a second job on a second archive, the batch command
      and its workers killed (SIGKILL) when half the pages are read, then
      `sohoa jobs resume JOB --workers N`, timed.
-Prints pages per minute for both, their ratio, memory, and the resume time.
+Prints pages per minute for both, their ratio, memory, CPU seconds a page and
+the resume time. Not a test: timings belong here, not in assertions.
 
-    .venv/bin/python bench/batch.py --dossiers 300 [--resume-at 0.5] [--json]
+    .venv/bin/python bench/batch.py --dossiers 600 --archive /tmp/archive-600 [--resume-at 0.5] [--json]
 """
 
 from __future__ import annotations
@@ -43,80 +48,119 @@ from storage.stack import free_ports  # noqa: E402
 SOHOA = str(Path(sys.executable).parent / "sohoa")
 
 
+def archive_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.tif"))
+
+
 def write_archive(folder: Path, dossiers: int, seed: int) -> list[Path]:
-    """A folder per dossier, one bi-level TIFF per document; returns every page as a PNG for plain tesseract.
+    """A folder per dossier, one bi-level TIFF per document; returns the files.
 
     Dossiers are rendered in parallel (a 300 dpi page takes about 2 s to draw and spoil).
     """
     with ProcessPoolExecutor(os.cpu_count() or 2) as pool:
-        done = pool.map(_write_dossier, [(folder, n, seed) for n in range(dossiers)])
-        return [page for pages in done for page in pages]
+        list(pool.map(_write_dossier, [(folder, n, seed) for n in range(dossiers)]))
+    return archive_files(folder)
 
 
-def _write_dossier(job: tuple[Path, int, int]) -> list[Path]:
+def _write_dossier(job: tuple[Path, int, int]) -> None:
     folder, n, seed = job
     rng = random.Random(f"{seed}-{n}")
     code = dossier_code(rng)[:-4] + f"{n:04d}"  # unique in the archive
     (folder / code).mkdir(parents=True)
-    pages = []
     for d, document in enumerate(make_dossier(rng, code, rng.randint(1, 3))):
         images = [render_lines(rng, lines, 300, rng.uniform(-1.5, 1.5), 4.0)[0].point(
             lambda v: 255 if v > 150 else 0).convert("1") for lines in document.pages]
         images[0].save(folder / code / f"{d:02d}-{document.doc_type}.tif", "TIFF", dpi=(300, 300),
                        save_all=True, append_images=images[1:], compression="group4")
-        for p, image in enumerate(images):
-            pages.append(folder.parent / f"{folder.name}-pages" / f"{n:04d}-{d:02d}-{p}.png")
-            pages[-1].parent.mkdir(exist_ok=True)
-            image.save(pages[-1], dpi=(300, 300))
-    return pages
 
 
-def plain_tesseract(pages: list[Path], out: Path) -> float:
+def page_count(files: list[Path]) -> int:
+    from PIL import Image
+
+    total = 0
+    for path in files:
+        with Image.open(path) as image:
+            total += getattr(image, "n_frames", 1)
+    return total
+
+
+def plain_tesseract(files: list[Path], out: Path) -> float:
+    """Seconds for plain tesseract over every file (all its pages), one single-threaded process per core."""
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
 
-    def read(page: Path) -> None:
-        subprocess.run(["tesseract", str(page), str(out / page.stem), "-l", "vie"], env=env, check=True,
-                       capture_output=True)
+    def read(path: Path) -> None:
+        subprocess.run(["tesseract", str(path), str(out / f"{path.parent.name}-{path.stem}"), "-l", "vie"],
+                       env=env, check=True, capture_output=True)
     started = time.perf_counter()
     with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
-        list(pool.map(read, pages))
+        list(pool.map(read, files))
     return time.perf_counter() - started
 
 
-class MemoryWatch:
-    """Peak RSS of a command and of its worker processes, sampled every second."""
+class Watch:
+    """Samples, every second, the RSS and CPU time of a command, its worker processes and the stack's services."""
 
-    def __init__(self, process: subprocess.Popen) -> None:
+    def __init__(self, process: subprocess.Popen, services: dict[str, psutil.Process]) -> None:
         self.root = psutil.Process(process.pid)
-        self.command_peak = 0
-        self.worker_peaks: dict[int, int] = {}
+        self.services = services
+        self.started = time.monotonic()
+        self.rss: dict[str, list[tuple[float, int]]] = {}  # "command" or "worker PID" -> (seconds, rss)
+        self.cpu: dict[str, tuple[float, float]] = {}  # name -> (own CPU s, CPU s of its finished children)
+        self.service_start = {name: self._cpu(p) for name, p in services.items()}
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
+    @staticmethod
+    def _cpu(process: psutil.Process) -> tuple[float, float]:
+        times = process.cpu_times()
+        return times.user + times.system, times.children_user + times.children_system
+
     def run(self) -> None:
         while not self.stop.wait(1.0):
+            now = time.monotonic() - self.started
             try:
-                self.command_peak = max(self.command_peak, self.root.memory_info().rss)
-                for child in self.root.children(recursive=True):
-                    if "dramatiq" in " ".join(child.cmdline()):  # the supervisor and its worker processes
-                        self.worker_peaks[child.pid] = max(self.worker_peaks.get(child.pid, 0),
-                                                           child.memory_info().rss)
+                # The worker processes are the children of Dramatiq's supervisor, itself the command's child.
+                watched = [("command", self.root)] + [
+                    (f"worker {child.pid}", child) for child in self.root.children(recursive=True)
+                    if child.ppid() != self.root.pid and "dramatiq" in " ".join(child.cmdline())]
+                for name, process in watched:
+                    self.rss.setdefault(name, []).append((now, process.memory_info().rss))
+                    self.cpu[name] = self._cpu(process)
+                for name, process in self.services.items():
+                    own, _ = self._cpu(process)
+                    self.cpu[name] = (own - self.service_start[name][0], 0.0)
             except psutil.Error:
                 continue
 
-    def done(self) -> dict:
+    def done(self, pages: int) -> dict:
         self.stop.set()
         self.thread.join()
-        return {"batch_command_mib": round(self.command_peak / 2**20),
-                "worker_process_mib": sorted(round(v / 2**20) for v in self.worker_peaks.values())}
+        half = (time.monotonic() - self.started) / 2
+
+        def peaks(series: list[tuple[float, int]]) -> list[int]:
+            first = [rss for t, rss in series if t <= half] or [0]
+            second = [rss for t, rss in series if t > half] or [0]
+            return [round(max(first) / 2**20), round(max(second) / 2**20)]
+
+        workers = [name for name in self.rss if name.startswith("worker")]
+        cpu = {"tesseract": sum(self.cpu[n][1] for n in workers), "workers_python": sum(self.cpu[n][0] for n in workers),
+               "batch_command": self.cpu.get("command", (0, 0))[0],
+               **{name: self.cpu.get(name, (0, 0))[0] for name in self.services}}
+        return {"peak_rss_mib_first_half_second_half": {
+                    "batch_command": peaks(self.rss.get("command", [])),
+                    "workers": sorted(peaks(self.rss[n]) for n in workers)},
+                "cpu_seconds_per_page": {name: round(value / max(1, pages), 3) for name, value in cpu.items()}}
 
 
-def run_job(args: list[str], env: dict, kill_at: int | None = None) -> tuple[float, dict, str]:
+def run_job(args: list[str], env: dict, pages: int, kill_at: int | None = None) -> tuple[float, dict, str]:
     """Run a sohoa job command; with kill_at, kill it and its workers (SIGKILL, as a crash) at that many pages read."""
+    state = Path(env["SOHOA_STATE_DIR"])
+    services = {name: psutil.Process(int((state / f"{pid}.pid").read_text()))
+                for name, pid in (("s3_server", "weed"), ("redis", "redis"))}
     started = time.perf_counter()
     process = subprocess.Popen([SOHOA, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watch = MemoryWatch(process)
+    watch = Watch(process, services)
     if kill_at:
         while process.poll() is None and _pages_read(env) < kill_at:
             time.sleep(1)
@@ -126,7 +170,7 @@ def run_job(args: list[str], env: dict, kill_at: int | None = None) -> tuple[flo
             except psutil.Error:
                 pass
     stdout, stderr = process.communicate()
-    return time.perf_counter() - started, watch.done(), stdout + stderr
+    return time.perf_counter() - started, watch.done(pages), stdout + stderr
 
 
 def _pages_read(env: dict) -> int:
@@ -142,6 +186,7 @@ def _pages_read(env: dict) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dossiers", type=int, default=300)
+    parser.add_argument("--archive", type=Path, help="the archive's folder: made there if missing, kept, reused")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--resume-at", type=float, default=0.0, help="also kill a second job at this share, resume it")
@@ -149,35 +194,40 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sohoa-batch-") as tmp:
         root = Path(tmp)
-        pages = write_archive(root / "archive", args.dossiers, args.seed)
-        print(f"archive: {args.dossiers} dossiers, {len(pages)} pages", file=sys.stderr)
+        archive = args.archive or root / "archive"
+        files = archive_files(archive) if archive.is_dir() else write_archive(archive, args.dossiers, args.seed)
+        pages = page_count(files)
+        dossiers = len({path.parent for path in files})
+        print(f"archive {archive}: {dossiers} dossiers, {len(files)} files, {pages} pages", file=sys.stderr)
         (root / "plain").mkdir()
-        plain_s = plain_tesseract(pages, root / "plain")
-        redis_port, s3_port = free_ports()
+        plain_s = plain_tesseract(files, root / "plain")
+        print(f"plain tesseract: {plain_s:.0f} s", file=sys.stderr)
+        s3_port, redis_port = free_ports()
         env = dict(os.environ, SOHOA_STATE_DIR=str(root / "state"), SOHOA_STACK_REDIS_PORT=str(redis_port),
                    SOHOA_STACK_S3_PORT=str(s3_port))
         subprocess.run([SOHOA, "stack", "up"], env=env, check=True, capture_output=True)
         try:
-            batch_s, memory, output = run_job(["batch", str(root / "archive"), "--workers", str(args.workers),
-                                               "--json"], env)
+            batch_s, measured, output = run_job(["batch", str(archive), "--workers", str(args.workers), "--json"],
+                                                env, pages)
             answer = json.loads(output[: output.rindex("}") + 1])
             statuses = [row["status"] for row in answer["dossiers"]]
             result = {
-                "dossiers": args.dossiers, "pages": len(pages),
-                "plain_tesseract_pages_per_min": round(len(pages) / plain_s * 60, 1),
-                "sohoa_batch_pages_per_min": round(len(pages) / batch_s * 60, 1),
-                "ratio": round(plain_s / batch_s, 3), "peak_memory": memory,
+                "dossiers": dossiers, "files": len(files), "pages": pages, "workers": args.workers,
+                "plain_tesseract_pages_per_min": round(pages / plain_s * 60, 1),
+                "sohoa_batch_pages_per_min": round(pages / batch_s * 60, 1),
+                "ratio": round(plain_s / batch_s, 3), **measured,
                 "statuses": {s: statuses.count(s) for s in sorted(set(statuses))},
             }
             if args.resume_at:
                 second = root / "archive-2"
-                total = len(write_archive(second, max(1, args.dossiers // 4), args.seed + 1))
-                run_job(["batch", str(second), "--workers", str(args.workers)], env,
+                files = write_archive(second, max(1, dossiers // 4), args.seed + 1)
+                total = page_count(files)
+                run_job(["batch", str(second), "--workers", str(args.workers)], env, total,
                         kill_at=int(total * args.resume_at))
                 job_id = json.loads(subprocess.run([SOHOA, "jobs", "list", "--json"], env=env, capture_output=True,
                                                    text=True).stdout)[-1]["job_id"]
                 resume_s, _, output = run_job(["jobs", "resume", job_id, "--workers", str(args.workers), "--json"],
-                                              env)
+                                              env, total)
                 result["resume"] = {"pages": total, "killed_at": args.resume_at,
                                     "resume_seconds": round(resume_s, 1),
                                     "ok": bool(re.search(r'"status": "(complete|needs_review)"', output))}

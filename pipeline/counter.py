@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipeline import dossier as keys
 from pipeline import steps
-from pipeline.ingest import png_bytes
+from pipeline.ingest import staging_bytes
 from pipeline.understand import page_role
 from scanners.base import PageSource, ScannerError
 
@@ -70,7 +70,7 @@ def scan_into_dossier(ws: steps.Workspace, dossier_id: str | None, scanner: Page
     count, problems = 0, []
     try:
         for page in scanner.pages():
-            steps.stage_page(ws, dossier_id, stack, count, png_bytes(page.image), page.index, page.dpi)
+            steps.stage_page(ws, dossier_id, stack, count, staging_bytes(page.image), page.index, page.dpi)
             actors.process_page.send(dossier_id, stack, count)
             on_event("captured", page=count)
             count += 1
@@ -83,6 +83,8 @@ def scan_into_dossier(ws: steps.Workspace, dossier_id: str | None, scanner: Page
             "file": f"scan on {scanner.name}", "page": None, "reason": "no page was scanned",
             "hint": "Put the papers in the scanner and scan again."})
         actors.publish_manifest.send(dossier_id)
-    elif steps.close_stack(ws, dossier_id, stack, count, problems):
-        actors.assemble_stack.send(dossier_id, stack)
+    else:
+        steps.close_stack(ws, dossier_id, stack, count, problems)
+        if steps.all_pages_read(ws, dossier_id, stack, count):  # the workers were quicker than the feeder
+            actors.assemble_stack.send(dossier_id, stack)
     return steps.final_manifests(ws, [dossier_id], timeout_s, report_read), count

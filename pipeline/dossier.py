@@ -17,8 +17,8 @@ into documents (and, at receipts, into dossiers):
     {dossier_id}/{stack_id}/pages.json       page count, pages refused; written when all
                                              pages are staged (a scan grows until then)
     {dossier_id}/{stack_id}/page-0000.json   which object holds the page, its dpi
-    {dossier_id}/{stack_id}/page-0000.page   page image as ingested (JPEG or PNG);
-                                             a one-page JPEG/PNG file is its own page: `source`
+    {dossier_id}/{stack_id}/page-0000.page   page image as ingested (JPEG, PNG or G4 TIFF);
+                                             a one-page image file is its own page: `source`
     {dossier_id}/{stack_id}/page-0000.pdf    the page straightened, with its text layer
     {dossier_id}/{stack_id}/page-0000.ocr.json  OCR result; written last: the page is read
     {dossier_id}/{stack_id}/done.json        its documents were published (and where)

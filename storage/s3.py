@@ -74,6 +74,15 @@ class Bucket:
                 return None
             raise
 
+    def exists(self, key: str) -> bool:
+        try:
+            self.minio.stat_object(self.name, key)
+            return True
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject"):
+                return False
+            raise
+
     def download(self, key: str, path: str) -> None:
         self.minio.fget_object(self.name, key, path)
 

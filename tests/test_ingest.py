@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pikepdf
 import pytest
 from PIL import Image
@@ -38,7 +39,7 @@ def test_each_format_gives_its_pages_at_their_resolution(tmp_path, pages, name):
     found = inspect(path, 150, MAX_PIXELS)
     assert found.pages == len(items)
     assert found.dpi == (150 if name.endswith(".pdf") else 300)  # a PDF's resolution is per page
-    assert found.page_is_file == name.endswith((".png", ".jpg"))
+    assert found.page_is_file == (not many)
     for item in items:
         # The file's own 300 dpi wins over the configured 150: no resampling.
         assert item.dpi == 300
@@ -46,12 +47,15 @@ def test_each_format_gives_its_pages_at_their_resolution(tmp_path, pages, name):
         assert item.image().mode == "L"
 
 
-def test_bilevel_tiff_stays_bilevel(tmp_path, pages):
+@pytest.mark.parametrize("count", [1, 2])
+def test_bilevel_tiff_stays_bilevel(tmp_path, pages, count):
     path = tmp_path / "g4.tif"
-    bilevel = [p.point(lambda v: 255 if v > 128 else 0).convert("1") for p in pages]
+    bilevel = [p.point(lambda v: 255 if v > 128 else 0).convert("1") for p in pages[:count]]
     bilevel[0].save(path, "TIFF", dpi=(300, 300), save_all=True, append_images=bilevel[1:], compression="group4")
+    assert inspect(path, 300, MAX_PIXELS).page_is_file == (count == 1)  # a one-page TIFF is its own page image
     items = only_pages(path)
-    assert [p.image().mode for p in items] == ["1", "1"]
+    assert [p.image().mode for p in items] == ["1"] * count
+    assert [np.array_equal(np.asarray(p.image()), np.asarray(b)) for p, b in zip(items, bilevel)] == [True] * count
 
 
 def test_scanned_pdf_page_image_is_taken_as_is(tmp_path, pages):

@@ -9,8 +9,10 @@ import pytest
 from PIL import Image
 
 from pipeline.ocr import Tesseract
-from pipeline.preprocess import deskew, estimate_skew, even_out, straighten
-from samples.generate import render_page
+from pipeline.preprocess import (MIN_LINES_FOR_SHAPE, MIN_SHAPE_MARGIN, _half_ink, deskew, estimate_skew, even_out,
+                                 ink_above_minus_below, straighten)
+from samples.documents import can_cuoc
+from samples.generate import fake_person, render_lines, render_page
 from tests.checks import cer
 
 
@@ -60,6 +62,18 @@ def test_pages_turned_any_way_come_back_upright(rotation, lines):
     assert result.rotation_applied == rotation
     assert abs(result.skew_corrected_deg - 2.0) < 0.3
     assert abs(result.image.width - image.width) < 0.1 * image.width  # upright again, not sideways
+
+
+@pytest.mark.parametrize("rotation", [0, 180])
+def test_a_framed_id_card_is_told_upright_from_its_ink(rotation):
+    """The card's frame runs down every row of it: left out, its lines of text decide, with no OSD (0.4 s)."""
+    rng = random.Random(5)
+    card = can_cuoc(rng, fake_person(rng), leaders=0)
+    image, _ = render_lines(rng, card.pages[0], 300, 0.0, 3.0)
+    ink = _half_ink(np.asarray(image.rotate(rotation).convert("L")))
+    margin, lines = ink_above_minus_below(ink)
+    assert lines >= MIN_LINES_FOR_SHAPE and abs(margin) >= MIN_SHAPE_MARGIN
+    assert (margin < 0) == (rotation == 180)
 
 
 @pytest.mark.parametrize("angle", [-15.0, 15.0])
