@@ -5,9 +5,11 @@ pipeline.dossier derives the object keys; never image bytes. Importing this
 module configures the broker from the settings (Redis or RabbitMQ), as
 Dramatiq requires before actors are declared; `sohoa worker` runs it.
 
-Retries: a step that raises (S3 or the broker away for a moment) is retried
-with exponential backoff; when the retries are spent, `record_failure` marks
-the stack failed with the last error, so the dossier shows it.
+Retries: a step that raises is retried with exponential backoff: through an
+outage (S3 server or broker away, storage full; pipeline.outage) for
+`outage_patience_s`, after any other error `max_retries` times. When the
+retries are spent, `record_failure` marks the stack failed with the last
+error, so the dossier shows it.
 Bad input raises nothing here: the steps record it and the batch goes on.
 """
 
@@ -22,7 +24,7 @@ import redis.exceptions
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 
-from pipeline import steps
+from pipeline import outage, steps
 from pipeline.settings import Settings, load_settings
 
 log = logging.getLogger("sohoa.actors")
@@ -43,6 +45,16 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
 SETTINGS = load_settings()
 dramatiq.set_broker(make_broker(SETTINGS))
 
+
+def check_broker() -> None:
+    """Raise the broker's connection error now if it cannot be reached (a client's first contact)."""
+    broker = dramatiq.get_broker()
+    if isinstance(broker, RedisBroker):
+        broker.client.ping()
+    else:
+        broker.connection  # noqa: B018  (RabbitMQ: opening the connection is the check)
+
+
 def send(actor: dramatiq.Actor, *args: object) -> None:
     """Send a step's follow-up, waiting out a broker that is away for a moment (a Redis restart).
 
@@ -57,15 +69,26 @@ def send(actor: dramatiq.Actor, *args: object) -> None:
         try:
             actor.send(*args)
             return
-        except (dramatiq.errors.ConnectionError, redis.exceptions.ConnectionError):
+        except (dramatiq.errors.BrokerConnectionError, redis.exceptions.ConnectionError):
             if time.monotonic() > deadline:
                 raise
             log.warning("broker unreachable; sending %s again in 1 s", actor.actor_name)
             time.sleep(1)
 
 
+# An outage (S3 server or broker away, storage refusing writes) is retried for
+# outage_patience_s; any other error max_retries times.
+OUTAGE_RETRIES = outage.retries_spanning(SETTINGS.outage_patience_s, SETTINGS.retry_min_backoff_ms,
+                                         SETTINGS.retry_max_backoff_ms)
+
+
+def retry_when(retries: int, error: BaseException) -> bool:
+    """Whether a failed step is tried again: patiently through an outage, a few times otherwise."""
+    return retries < (OUTAGE_RETRIES if outage.kind(error) else SETTINGS.max_retries)
+
+
 STAGE = {
-    "max_retries": SETTINGS.max_retries,
+    "retry_when": retry_when,
     "min_backoff": SETTINGS.retry_min_backoff_ms,
     "max_backoff": SETTINGS.retry_max_backoff_ms,
     "time_limit": SETTINGS.stage_time_limit_s * 1000,
@@ -112,7 +135,8 @@ def publish_manifest(dossier_id: str) -> None:
         steps.publish_manifest(workspace(), dossier_id)
 
 
-@dramatiq.actor(max_retries=SETTINGS.max_retries, min_backoff=SETTINGS.retry_min_backoff_ms)
+@dramatiq.actor(retry_when=retry_when, min_backoff=SETTINGS.retry_min_backoff_ms,
+                max_backoff=SETTINGS.retry_max_backoff_ms)
 def record_failure(message: dict, retry_info: dict) -> None:
     """Called by Dramatiq when a step has failed `max_retries` times in a row."""
     dossier_id, stack = message["args"][:2]

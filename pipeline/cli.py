@@ -11,8 +11,11 @@ Exit codes (for scripts):
   3  needs review: a file or page was refused, or a document's type or
      fields need a person's eye (see the manifest's reasons); the rest is stored
   4  failed: nothing of the dossier could be digitized
-  5  a service is unreachable: S3 server or broker
+  5  a service is unreachable: S3 server or broker (a batch job waits
+     `outage_patience_s` for one that goes away mid-job before it gives up)
   6  --wait ran out of time before the dossier was finished
+  7  storage full: the S3 server refuses to store (disk full, bucket quota
+     reached); what was handed in is kept: free space, run the command again
   130  stopped with Ctrl-C (a batch job: resume it with `sohoa jobs resume JOB`)
 """
 
@@ -28,18 +31,16 @@ import time
 from pathlib import Path
 
 import click
-import dramatiq.errors
-import redis.exceptions
-import urllib3.exceptions
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 from rich.table import Table
 
 from pipeline import dossier as keys
+from pipeline import outage
 from pipeline.settings import Settings, SettingsError, load_settings
 
-EXIT_OK, EXIT_USAGE, EXIT_REVIEW, EXIT_FAILED, EXIT_UNREACHABLE, EXIT_TIMEOUT = 0, 2, 3, 4, 5, 6
+EXIT_OK, EXIT_USAGE, EXIT_REVIEW, EXIT_FAILED, EXIT_UNREACHABLE, EXIT_TIMEOUT, EXIT_STORAGE_FULL = 0, 2, 3, 4, 5, 6, 7
 EXIT_INTERRUPTED = 130
 STATUS_EXIT = {"complete": EXIT_OK, "needs_review": EXIT_REVIEW, "failed": EXIT_FAILED, "processing": EXIT_TIMEOUT}
 
@@ -83,21 +84,22 @@ def emit_json(value: object) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
 
-# What the clients raise when the broker or the S3 server stops answering in the middle of a command.
-UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, dramatiq.errors.ConnectionError,
-               urllib3.exceptions.HTTPError)
-
-
 class Commands(click.Group):
-    """Every command: a service that goes away mid-command ends it with exit code 5 and a sentence."""
+    """Every command: a service that goes away or storage that fills up mid-command ends it with a sentence
+    and exit code 5 or 7, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except UNREACHABLE as exc:
-            fail(f"the broker or the S3 server stopped answering ({exc}).\n"
-                 "What was handed in is kept in staging: run the same command again once both are up "
-                 "(`sohoa stack status`).", EXIT_UNREACHABLE)
+        except Exception as exc:
+            found = outage.kind(exc)
+            if found is None:
+                raise
+            again = ("free space on the S3 server (or raise the bucket's quota), then run the same command again"
+                     if found == outage.REFUSING else
+                     "run the same command again once both are up (`sohoa stack status`)")
+            fail(f"{outage.describe(exc)}.\nWhat was handed in is kept in staging: {again}.",
+                 EXIT_STORAGE_FULL if found == outage.REFUSING else EXIT_UNREACHABLE)
 
 
 @click.group(cls=Commands, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
@@ -446,60 +448,118 @@ def batch(source: Path, workers: int | None, as_json: bool) -> None:
     sys.exit(run_job(ws, settings, job, workers, as_json))
 
 
+# Stacks of a running job looked at in one poll (see pipeline.jobs.progress).
+POLL_WINDOW = 16
+
+
 def run_job(ws, settings: Settings, job: dict, workers: int | None, as_json: bool) -> int:
-    """Hand in what is left of the job, follow it to the end with a progress bar, report; the exit code."""
-    from pipeline import jobs, steps
+    """Hand in what is left of the job, follow it to the end with a progress bar, report; the exit code.
+
+    An S3 server or broker that goes away mid-job is waited for (`outage_patience_s`);
+    an S3 server that refuses to store stops the intake with exit code 7.
+    """
+    from pipeline import actors, jobs, steps
     from pipeline.counter import hand_in_file
+
+    job_id = job["job_id"]
+    actors.check_broker()  # unreachable from the start: a setting to fix, not an outage to wait out
+
+    def tell(error: BaseException | None) -> None:
+        if error is None:
+            err.print("[green]the services answer again: going on[/]")
+        else:
+            err.print(f"[yellow]{outage.describe(error)}: waiting up to {settings.outage_patience_s // 60} min "
+                      f"for it (Ctrl-C stops; `sohoa jobs resume {job_id}` goes on later)[/]")
+
+    def patiently(call):
+        return outage.wait_out(call, settings.outage_patience_s, tell)
 
     local = None
     if workers:
         command, env = worker_command(settings, workers, None)
-        log = settings.state_dir / f"{job['job_id']}.worker.log"
+        log = settings.state_dir / f"{job_id}.worker.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as sink:
             local = subprocess.Popen(command, env=env, stdout=sink, stderr=sink, start_new_session=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+    handed = 0
     try:
         with Progress(*columns, console=err, disable=as_json or not err.is_terminal) as bar:
             intake = bar.add_task("handing in", total=len(job["items"]), note="files")
-            jobs.hand_in_pending(ws, job, lambda dossier_id, path: hand_in_file(ws, dossier_id, path),
-                                 lambda entry: bar.advance(intake))
+
+            def handed_one(entry: dict) -> None:
+                nonlocal handed
+                handed += 1
+                bar.advance(intake)
+
+            handed = len(patiently(lambda: jobs.handed_in(ws, job_id)))
+            bar.update(intake, completed=handed)
+            patiently(lambda: jobs.hand_in_pending(ws, job, lambda dossier_id, path: hand_in_file(ws, dossier_id, path),
+                                                   handed_one))
             bar.update(intake, completed=len(job["items"]))
-            entries = jobs.handed_in(ws, job["job_id"])
+            entries = patiently(lambda: jobs.handed_in(ws, job_id))
             for home in {e["home"] for e in entries.values() if e["refused"] and e["home"]}:
-                steps.publish_manifest(ws, home)  # a dossier whose only file was refused has no worker to do it
+                # A dossier whose only file was refused has no worker to write its manifest.
+                patiently(lambda: steps.publish_manifest(ws, home))
             finished: dict[int, bool] = {}
             reading = bar.add_task("pages read", total=sum(e["pages"] for e in entries.values()), note="")
             started = time.monotonic()
+            cost = 0.0  # seconds the last look took, an outage's wait aside
+
+            def look() -> jobs.Progress:
+                nonlocal cost
+                began = time.monotonic()
+                found = jobs.progress(ws, job, entries, finished, POLL_WINDOW)
+                cost = time.monotonic() - began
+                return found
+
             while True:
-                state = jobs.progress(ws, job, entries, finished)
+                state = patiently(look)
                 minutes = max(1e-6, (time.monotonic() - started) / 60)
                 bar.update(reading, completed=state.pages_read,
                            note=f"{state.pages_read / minutes:.0f} pages/min, {state.failed + state.refused} failed")
                 if state.complete:
                     break
-                # One listing per stack under way: a large job is looked at less often.
-                time.sleep(max(2.0, (state.handed_in - state.finished) / 25))
+                # Looking costs the S3 server what the workers need: a twentieth of the time at most
+                # (and never more than 30 s between looks, were one slow for a passing reason).
+                time.sleep(min(30.0, max(2.0, 20 * cost)))
             homes = list(dict.fromkeys(e["home"] for e in entries.values() if e["home"]))
             # The last manifests are written just after the stacks end, by the workers: wait for them
             # before stopping workers of our own.
-            steps.final_manifests(ws, homes, 300, lambda: None)
+            patiently(lambda: steps.final_manifests(ws, homes, 300, lambda: None))
     except KeyboardInterrupt:
-        err.print(f"stopped following job {job['job_id']}: what was handed in goes on in the workers. "
-                  f"Resume with `sohoa jobs resume {job['job_id']}`.")
+        err.print(f"stopped following job {job_id}: what was handed in goes on in the workers. "
+                  f"Resume with `sohoa jobs resume {job_id}`.")
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        if outage.kind(exc) != outage.REFUSING:
+            raise
+        return storage_full(job, handed, exc, as_json)
     finally:
         if local:
             os.killpg(local.pid, signal.SIGTERM)
             local.wait(60)
     rows = jobs.report(ws, job)
     if as_json:
-        emit_json({"job_id": job["job_id"], "items": len(job["items"]), "refused": state.refused,
+        emit_json({"job_id": job_id, "items": len(job["items"]), "refused": state.refused,
                    "failed": state.failed, "dossiers": rows})
     else:
         show_job(job, rows)
     return max((STATUS_EXIT[row["status"]] for row in rows), default=EXIT_OK)
+
+
+def storage_full(job: dict, handed: int, error: BaseException, as_json: bool) -> int:
+    """Tell that the intake stopped because the S3 server refuses to store; exit code 7."""
+    job_id, items = job["job_id"], len(job["items"])
+    message = (f"{outage.describe(error)}: job {job_id} stopped handing in files after {handed} of {items}; "
+               f"nothing handed in is lost, and the workers finish it once there is room. Free space on the "
+               f"S3 server (or raise the bucket's quota), then run `sohoa jobs resume {job_id}`.")
+    if as_json:
+        emit_json({"job_id": job_id, "items": items, "handed_in": handed, "stopped": "storage_full",
+                   "reason": message})
+    err.print(f"[bold red]error:[/] {message}")
+    return EXIT_STORAGE_FULL
 
 
 def show_job(job: dict, rows: list[dict]) -> None:

@@ -155,13 +155,20 @@ class Progress:
         return self.handed_in == self.items and self.finished + self.refused >= self.items
 
 
-def progress(ws: Workspace, job: dict, entries: dict[int, dict], finished: dict[int, bool]) -> Progress:
-    """Where the job stands: one listing per stack still under way; `finished` keeps the stacks seen
-    ended (number -> failed), so a long job does not list what is done again and again."""
+def progress(ws: Workspace, job: dict, entries: dict[int, dict], finished: dict[int, bool],
+             window: int | None = None) -> Progress:
+    """Where the job stands, from one listing per stack looked at.
+
+    `finished` keeps the stacks seen ended (number -> failed), so what is done
+    is never listed again. With `window`, only that many of the other stacks
+    are looked at, the first in hand-in order: the workers take them in about
+    that order, so those further on have barely begun, and a poll of a large
+    job costs the same as one of a small job.
+    """
     pages_read = 0
-    for number, entry in entries.items():
-        if entry["refused"] or number in finished:
-            continue
+    pending = [n for n in sorted(entries) if not entries[n]["refused"] and n not in finished]
+    for number in pending[:window]:
+        entry = entries[number]
         names = {key.rsplit("/", 1)[1] for key in ws.staging.keys(keys.staging_prefix(entry["home"], entry["stack_id"]))}
         if {"done.json", "error.json"} & names:
             finished[number] = "error.json" in names

@@ -42,6 +42,7 @@ class Settings:
     retry_max_backoff_ms: int
     stage_time_limit_s: int
     broker_heartbeat_timeout_s: int
+    outage_patience_s: int
     scanner_driver: str
     scanner_device: str | None
     scanner_source: str

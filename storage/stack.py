@@ -93,7 +93,7 @@ def _credentials(settings: Settings) -> dict[str, str]:
     return json.loads(path.read_text())
 
 
-def _weed_binary() -> str:
+def weed_binary() -> str:
     beside_python = Path(sys.executable).parent / "weed"
     found = str(beside_python) if beside_python.exists() else shutil.which("weed")
     if not found:
@@ -127,7 +127,7 @@ def _start_weed(settings: Settings, s3: Service) -> None:
     data.mkdir(parents=True, exist_ok=True)
     port = s3.port
     command = [
-        _weed_binary(), "mini", f"-dir={data.resolve()}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}",
+        weed_binary(), "mini", f"-dir={data.resolve()}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}",
         "-master.telemetry=false", f"-s3.config={config.resolve()}", f"-s3.port={port}",
         f"-master.port={port + 1}", f"-volume.port={port + 2}", f"-filer.port={port + 3}",
         f"-admin.port={port + 4}", "-admin.ui=false", "-webdav=false",

@@ -56,3 +56,35 @@ class Workers:
 def run_sohoa(*args: str, timeout: int = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([SOHOA, *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
+
+
+def wait_until(condition, seconds: float, what: str):
+    """The first true value of `condition()`, polled every 0.2 s; an AssertionError naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+
+
+def pages_read(workspace, dossier_ids: list[str]) -> int:
+    """Pages read so far in these dossiers' stacks, from the staging area."""
+    return sum(1 for dossier_id in dossier_ids for key in workspace.staging.keys(f"{dossier_id}/")
+               if key.endswith(".ocr.json"))
+
+
+def assert_stored_once(workspace, dossier_id: str, pages: int | None = None) -> dict:
+    """The dossier's manifest, after checking each document is stored once and each page once, in order."""
+    manifest = workspace.records.get_json(f"{dossier_id}/manifest.json")
+    stored = sorted(k for k in workspace.records.keys(f"{dossier_id}/") if k.endswith(".pdf"))
+    assert stored == sorted(d["pdf_key"] for d in manifest["documents"]), (stored, manifest["documents"])
+    for entry in manifest["documents"]:
+        record = workspace.records.get_json(entry["json_key"])
+        source_pages = [p["source"]["page"] for p in record["pages"]]
+        assert source_pages == sorted(set(source_pages)), source_pages
+    if pages is not None:
+        assert sum(d["page_count"] for d in manifest["documents"]) == pages
+    return manifest
+

@@ -7,6 +7,7 @@ import io
 import json
 
 from pipeline import dossier as keys
+from pipeline import jobs
 from tests.helpers import run_sohoa
 
 
@@ -28,6 +29,13 @@ def test_an_archive_becomes_a_job_with_a_report(workers, workspace, archive, tmp
 
     job_id = answer["job_id"]
     assert job_id in job_ids()
+    # A poll looks at a window of the stacks not yet seen finished, in hand-in order: here one at a time.
+    job, entries, finished = jobs.load(workspace, job_id), jobs.handed_in(workspace, job_id), {}
+    stacks = sum(1 for entry in entries.values() if not entry["refused"])
+    for looked in range(1, stacks):
+        assert not jobs.progress(workspace, job, entries, finished, window=1).complete
+        assert len(finished) == looked
+    assert jobs.progress(workspace, job, entries, finished, window=1).complete and len(finished) == stacks
     shown = json.loads(run_sohoa("jobs", "show", job_id, "--json").stdout)
     assert shown["complete"] and shown["progress"]["pages_read"] == shown["progress"]["pages"] == 7
     report = run_sohoa("jobs", "report", job_id, "--csv")

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pikepdf
 
 from pipeline import dossier as keys
 from pipeline import steps
 from samples.generate import render_letter, save_pages
-from tests.helpers import Workers, run_sohoa
-
-
-def wait_until(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+from tests.helpers import Workers, run_sohoa, wait_until
 
 
 def test_killed_worker_loses_nothing_and_duplicates_nothing(stack, workspace, dossier_id, tmp_path):

@@ -1,0 +1,172 @@
+"""Faults in the middle of a batch job, against the real services: a worker killed outright, the S3
+server gone for a whole minute, the S3 bucket's quota reached. Each job ends with every page stored
+exactly once.
+
+In a module of its own, with workers of its own: each fault must meet only them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import urllib3
+
+from pipeline import jobs
+from samples.generate import render_letter, save_pages
+from storage import stack as local
+from tests.helpers import SOHOA, Workers, assert_stored_once, pages_read, run_sohoa, wait_until
+
+DOSSIERS = 6
+PAGES = 2  # each dossier one TIFF of two pages
+
+
+@pytest.fixture(scope="module")
+def letter(tmp_path_factory) -> Path:
+    """One two-page letter; every dossier of an archive gets a copy (its own stack under its own ID)."""
+    rng = random.Random(8)
+    path = tmp_path_factory.mktemp("letter") / "thu.tif"
+    save_pages([render_letter(rng, 300, first=i == 0)[0] for i in range(PAGES)], path, 300)
+    return path
+
+
+@pytest.fixture(scope="module")
+def note(tmp_path_factory) -> Path:
+    """A one-page letter, for the archive of many dossiers."""
+    path = tmp_path_factory.mktemp("note") / "don.tif"
+    save_pages([render_letter(random.Random(9), 300)[0]], path, 300)
+    return path
+
+
+_RUN = f"{random.randint(0, 999999):06d}"
+_next = iter(range(1, 10_000))
+
+
+def make_archive(root: Path, letter: Path, dossiers: int = DOSSIERS) -> list[str]:
+    """A folder per dossier, named by a fresh portal code, holding the letter; returns the codes."""
+    ids = [f"000.00.22.H27-{_RUN}-{next(_next):04d}" for _ in range(dossiers)]
+    for dossier_id in ids:
+        (root / dossier_id).mkdir(parents=True)
+        (root / dossier_id / "thu.tif").write_bytes(letter.read_bytes())
+    return ids
+
+
+def start_batch(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([SOHOA, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(batch: subprocess.Popen, timeout: int = 400) -> tuple[int, dict, str]:
+    stdout, stderr = batch.communicate(timeout=timeout)
+    return batch.returncode, json.loads(stdout) if stdout.strip() else {}, " ".join(stderr.split())
+
+
+def test_a_job_goes_on_after_its_worker_is_killed(stack, workspace, letter, tmp_path):
+    ids = make_archive(tmp_path / "kho", letter)
+    first = Workers(tmp_path / "first.log")
+    first.start(processes=2)
+    batch = start_batch("batch", str(tmp_path / "kho"), "--json")
+    try:
+        wait_until(lambda: pages_read(workspace, ids) >= 2, 180, "the first pages to be read")
+        first.kill()  # SIGKILL, as the OOM killer would
+        assert pages_read(workspace, ids) < DOSSIERS * PAGES, "the job ended before the kill: nothing was tested"
+        second = Workers(tmp_path / "second.log")
+        second.start(processes=2)
+        try:
+            code, answer, stderr = finish(batch)
+        finally:
+            second.stop()
+    finally:
+        batch.kill()
+    assert code == 0, stderr
+    assert [row["status"] for row in answer["dossiers"]] == ["complete"] * DOSSIERS
+    for dossier_id in ids:
+        assert_stored_once(workspace, dossier_id, pages=PAGES)
+
+
+def test_a_job_waits_out_the_s3_server_gone_for_a_minute(stack, workspace, letter, tmp_path):
+    ids = make_archive(tmp_path / "kho", letter)
+    workers = Workers(tmp_path / "worker.log")
+    workers.start(processes=2)
+    batch = start_batch("batch", str(tmp_path / "kho"), "--json")
+    _, s3 = local.services(stack)
+    try:
+        wait_until(lambda: pages_read(workspace, ids) >= 2, 180, "the first pages to be read")
+        os.kill(s3.pid(), signal.SIGKILL)  # the S3 server dies mid-job
+        time.sleep(60)
+        assert batch.poll() is None, "the job gave up while the S3 server was away"
+        local.up(stack)  # back, with its data
+        code, answer, stderr = finish(batch)
+    finally:
+        local.up(stack)
+        batch.kill()
+        workers.stop()
+    assert code == 0, stderr
+    assert "the S3 server does not answer" in stderr and "answer again" in stderr  # told, then it went on
+    assert [row["status"] for row in answer["dossiers"]] == ["complete"] * DOSSIERS
+    for dossier_id in ids:
+        assert_stored_once(workspace, dossier_id, pages=PAGES)
+    log = (tmp_path / "worker.log").read_text()
+    assert "NewConnectionError" in log and "Retrying message" in log  # the workers met the outage and waited
+
+
+def weed_shell(stack, commands: str) -> str:
+    """Commands for SeaweedFS's own admin shell (the one an operator uses), against the test stack's master."""
+    return subprocess.run([local.weed_binary(), "shell", f"-master=127.0.0.1:{stack.stack_s3_port + 1}"],
+                          input=commands, capture_output=True, text=True, timeout=60).stdout
+
+
+def writable(workspace) -> bool:
+    try:
+        workspace.staging.put("_quota-test/probe", b"x", "application/octet-stream")
+        return True
+    except urllib3.exceptions.MaxRetryError:
+        return False
+
+
+def test_a_full_quota_stops_the_intake_and_loses_nothing(stack, workspace, note, tmp_path):
+    """The staging bucket reaches its quota mid-intake: exit 7 with what to do; after room is made, resume ends it."""
+    ids = make_archive(tmp_path / "kho", note, dossiers=30)
+    bucket = stack.staging_bucket
+    # Ballast, so the bucket is over a 1 MB quota whatever else the test session has stored.
+    workspace.staging.put("_quota-test/ballast", os.urandom(3 << 20), "application/octet-stream")
+    batch = start_batch("batch", str(tmp_path / "kho"), "--json")
+    try:
+        job_id = wait_until(lambda: [j for j in jobs.job_ids(workspace)
+                                     if jobs.load(workspace, j)["source"] == str((tmp_path / "kho").resolve())], 60,
+                            "the job's plan")[0]
+        deadline = time.monotonic() + 60
+        while sum(1 for _ in workspace.staging.keys(jobs.job_key(job_id, "item-"))) < 3:  # a listing: quick
+            assert time.monotonic() < deadline, "no file was handed in"
+            time.sleep(0.01)
+        batch.send_signal(signal.SIGSTOP)  # held while the quota is set, so that it lands mid-intake
+        before = len(jobs.handed_in(workspace, job_id))
+        assert before < len(ids), "every file was handed in before the quota: nothing was tested"
+        weed_shell(stack, f"s3.bucket.quota -name={bucket} -op=set -sizeMB=1\n")
+        wait_until(lambda: "read only" in weed_shell(stack, "s3.bucket.quota.enforce -apply\n"), 60,
+                   "SeaweedFS to see the bucket over its quota")
+        wait_until(lambda: not writable(workspace), 60, "the S3 server to refuse writes")
+        batch.send_signal(signal.SIGCONT)
+        code, answer, stderr = finish(batch, timeout=300)
+    finally:
+        batch.send_signal(signal.SIGCONT)
+        batch.kill()
+        weed_shell(stack, f"s3.bucket.quota -name={bucket} -op=remove\ns3.bucket.quota.enforce -apply\n")
+        wait_until(lambda: writable(workspace), 60, "the bucket to take writes again")
+        workspace.staging.delete_prefix("_quota-test/")
+    assert code == 7, stderr
+    assert "refuses to store" in stderr and f"sohoa jobs resume {job_id}" in stderr
+    assert answer["stopped"] == "storage_full" and before <= answer["handed_in"] < len(ids)
+    handed = jobs.handed_in(workspace, job_id)
+    assert len(handed) == answer["handed_in"]  # what the command said it handed in, and not one file more
+
+    resumed = run_sohoa("jobs", "resume", job_id, "--workers", "2", "--json", timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [row["status"] for row in json.loads(resumed.stdout)["dossiers"]] == ["complete"] * len(ids)
+    for dossier_id in ids:
+        assert_stored_once(workspace, dossier_id, pages=1)
