@@ -483,22 +483,13 @@ def run_job(ws, settings: Settings, job: dict, workers: int | None, as_json: boo
             local = subprocess.Popen(command, env=env, stdout=sink, stderr=sink, start_new_session=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
-    handed = 0
+    entries: dict[int, dict] = {}  # the items handed in, by number
     try:
         with Progress(*columns, console=err, disable=as_json or not err.is_terminal) as bar:
-            intake = bar.add_task("handing in", total=len(job["items"]), note="files")
-
-            def handed_one(entry: dict) -> None:
-                nonlocal handed
-                handed += 1
-                bar.advance(intake)
-
-            handed = len(patiently(lambda: jobs.handed_in(ws, job_id)))
-            bar.update(intake, completed=handed)
-            patiently(lambda: jobs.hand_in_pending(ws, job, lambda dossier_id, path: hand_in_file(ws, dossier_id, path),
-                                                   handed_one))
-            bar.update(intake, completed=len(job["items"]))
-            entries = patiently(lambda: jobs.handed_in(ws, job_id))
+            entries.update(patiently(lambda: jobs.handed_in(ws, job_id)))
+            intake = bar.add_task("handing in", total=len(job["items"]), completed=len(entries), note="files")
+            patiently(lambda: jobs.hand_in_pending(ws, job, entries, lambda dossier_id, path: hand_in_file(
+                ws, dossier_id, path), lambda entry: bar.advance(intake)))
             for home in {e["home"] for e in entries.values() if e["refused"] and e["home"]}:
                 # A dossier whose only file was refused has no worker to write its manifest.
                 patiently(lambda: steps.publish_manifest(ws, home))
@@ -535,7 +526,7 @@ def run_job(ws, settings: Settings, job: dict, workers: int | None, as_json: boo
     except Exception as exc:
         if outage.kind(exc) != outage.REFUSING:
             raise
-        return storage_full(job, handed, exc, as_json)
+        return storage_full(job, len(entries), exc, as_json)
     finally:
         if local:
             os.killpg(local.pid, signal.SIGTERM)

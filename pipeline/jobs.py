@@ -120,10 +120,13 @@ def handed_in(ws: Workspace, job_id: str) -> dict[int, dict]:
     return found
 
 
-def hand_in_pending(ws: Workspace, job: dict, hand_in: Callable[[str | None, Path], object],
+def hand_in_pending(ws: Workspace, job: dict, done: dict[int, dict], hand_in: Callable[[str | None, Path], object],
                     on_item: Callable[[dict], None]) -> None:
-    """Hand in every item not yet handed in, recording each; `hand_in` is pipeline.counter.hand_in_file."""
-    done = handed_in(ws, job["job_id"])
+    """Hand in every item not in `done` (from `handed_in`), recording each and adding it to `done`.
+
+    `hand_in` is pipeline.counter.hand_in_file. Called again after a fault,
+    it goes on from the item that had not been recorded.
+    """
     for item in job["items"]:
         if item["number"] in done:
             continue
@@ -137,6 +140,7 @@ def hand_in_pending(ws: Workspace, job: dict, hand_in: Callable[[str | None, Pat
             entry = dict(item, home=received.dossier_id, stack_id=received.stack_id, pages=received.pages,
                          refused=received.problem.as_dict() if received.problem else None)
         ws.staging.put_json(item_key(job["job_id"], item["number"]), entry)
+        done[item["number"]] = entry
         on_item(entry)
 
 
