@@ -143,7 +143,8 @@ class Watch:
             second = [rss for t, rss in series if t > half] or [0]
             return [round(max(first) / 2**20), round(max(second) / 2**20)]
 
-        workers = [name for name in self.rss if name.startswith("worker")]
+        # A worker forking tesseract shows, for an instant, a child with its own command line: not a worker.
+        workers = [name for name in self.rss if name.startswith("worker") and len(self.rss[name]) >= 3]
         cpu = {"tesseract": sum(self.cpu[n][1] for n in workers), "workers_python": sum(self.cpu[n][0] for n in workers),
                "batch_command": self.cpu.get("command", (0, 0))[0],
                **{name: self.cpu.get(name, (0, 0))[0] for name in self.services}}

@@ -20,7 +20,6 @@ import time
 from functools import cache
 
 import dramatiq
-import redis.exceptions
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 
@@ -69,8 +68,8 @@ def send(actor: dramatiq.Actor, *args: object) -> None:
         try:
             actor.send(*args)
             return
-        except (dramatiq.errors.BrokerConnectionError, redis.exceptions.ConnectionError):
-            if time.monotonic() > deadline:
+        except Exception as error:
+            if outage.kind(error) != outage.UNREACHABLE or time.monotonic() > deadline:
                 raise
             log.warning("broker unreachable; sending %s again in 1 s", actor.actor_name)
             time.sleep(1)
@@ -138,7 +137,7 @@ def publish_manifest(dossier_id: str) -> None:
 @dramatiq.actor(retry_when=retry_when, min_backoff=SETTINGS.retry_min_backoff_ms,
                 max_backoff=SETTINGS.retry_max_backoff_ms)
 def record_failure(message: dict, retry_info: dict) -> None:
-    """Called by Dramatiq when a step has failed `max_retries` times in a row."""
+    """Called by Dramatiq when a step's retries are spent (see `retry_when`)."""
     dossier_id, stack = message["args"][:2]
     last_line = (message["options"].get("traceback") or "unknown error").strip().splitlines()[-1]
     steps.record_failure(workspace(), dossier_id, stack, message["actor_name"], {

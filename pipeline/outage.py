@@ -6,11 +6,12 @@ early. Steps retry these for `outage_patience_s` (pipeline.actors), a batch
 job waits for them and stops handing in files while storage is full
 (pipeline.cli), and every other error keeps its few retries.
 
-SeaweedFS answers a write into a bucket over its quota, or onto a full
-disk, with HTTP 500, which the minio client retries and then reports as
-"too many 500 error responses": a refusal cannot be told from a server
-failing on its own, and both are waited out alike. MinIO names a full disk
-and a quota (XMinioStorageFull, XMinioAdminBucketQuotaExceeded).
+SeaweedFS answers a write into a bucket over its quota (made read-only by
+`s3.bucket.quota.enforce`) with HTTP 500, which the minio client retries
+and then reports as "too many 500 error responses": a refusal cannot be
+told from a server failing on its own, and both are waited out alike.
+MinIO names a full disk and a quota (XMinioStorageFull,
+XMinioAdminBucketQuotaExceeded).
 """
 
 from __future__ import annotations
@@ -31,15 +32,16 @@ REFUSING = "refusing"  # the S3 server answers, but will not store: full disk, q
 
 T = TypeVar("T")
 
-FULL_CODES = {"XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaExceeded", "ServiceUnavailable",
-              "SlowDown", "InternalError"}
+# S3 error codes of a server that will not store now: full, over quota, overloaded, failing.
+REFUSAL_CODES = {"XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaExceeded", "ServiceUnavailable",
+                 "SlowDown", "InternalError"}
 
 
 def kind(error: BaseException) -> str | None:
     """UNREACHABLE, REFUSING, or None for an error that is not an outage."""
     if isinstance(error, urllib3.exceptions.MaxRetryError) and isinstance(error.reason, urllib3.exceptions.ResponseError):
         return REFUSING  # the server answered, with 5xx, every time
-    if isinstance(error, ServerError) or isinstance(error, S3Error) and error.code in FULL_CODES:
+    if isinstance(error, ServerError) or isinstance(error, S3Error) and error.code in REFUSAL_CODES:
         return REFUSING
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return REFUSING  # this machine's own disk (a worker's temporary files)
