@@ -12,7 +12,8 @@ Exit codes (for scripts):
      fields need a person's eye (see the manifest's reasons); the rest is stored
   4  failed: nothing of the dossier could be digitized
   5  a service is unreachable: S3 server or broker (a batch job waits
-     `outage_patience_s` for one that goes away mid-job before it gives up)
+     `outage_patience_s` for one that goes away mid-job before it gives up),
+     or the broker refuses the user name or password of broker_url
   6  --wait ran out of time before the dossier was finished
   7  storage full: the S3 server refuses to store (disk full, bucket quota
      reached); what was handed in is kept: free space, run the command again
@@ -92,6 +93,9 @@ class Commands(click.Group):
         try:
             return super().invoke(ctx)
         except Exception as exc:
+            if outage.login_refused(exc):
+                fail(f"the broker refuses the user name or password of broker_url ({exc!r}): "
+                     "check SOHOA_BROKER_URL or config/settings.yaml", EXIT_UNREACHABLE)
             found = outage.kind(exc)
             if found is None:
                 raise

@@ -12,6 +12,9 @@ and then reports as "too many 500 error responses": a refusal cannot be
 told from a server failing on its own, and both are waited out alike.
 MinIO names a full disk and a quota (XMinioStorageFull,
 XMinioAdminBucketQuotaExceeded).
+
+A broker that refuses our user name or password is no outage: waiting does
+not mend a setting (`login_refused`).
 """
 
 from __future__ import annotations
@@ -37,8 +40,20 @@ REFUSAL_CODES = {"XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaEx
                  "SlowDown", "InternalError"}
 
 
+# The broker answers but will not let us in (Redis's is a kind of its connection errors).
+LOGIN_REFUSED = (redis.exceptions.AuthenticationError, pika.exceptions.AuthenticationError,
+                 pika.exceptions.ProbableAuthenticationError, pika.exceptions.ProbableAccessDeniedError)
+
+
+def login_refused(error: BaseException) -> bool:
+    """True when the broker turned down the credentials or virtual host of `broker_url`."""
+    return isinstance(error, LOGIN_REFUSED)
+
+
 def kind(error: BaseException) -> str | None:
     """UNREACHABLE, REFUSING, or None for an error that is not an outage."""
+    if login_refused(error):
+        return None
     if isinstance(error, urllib3.exceptions.MaxRetryError) and isinstance(error.reason, urllib3.exceptions.ResponseError):
         return REFUSING  # the server answered, with 5xx, every time
     if isinstance(error, ServerError) or isinstance(error, S3Error) and error.code in REFUSAL_CODES:

@@ -8,6 +8,8 @@ cd "$ROOT"
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie poppler-utils qpdf redis-server libsane1 libsane-dev sane-utils
               fonts-liberation2 fonts-dejavu-core python3-venv python3-dev gcc tzdata)
+# scripts/test adds what only the tests use (rabbitmq-server: they start RabbitMQ nodes of their own).
+APT_PACKAGES+=(${TEST_APT_PACKAGES[@]+"${TEST_APT_PACKAGES[@]}"})
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -15,8 +17,22 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  # Debian starts a package's system service on install; sohoa runs its own on loopback and needs none,
+  # so starts are refused for the while (policy-rc.d), unless the machine already has such a policy.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+  fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || { [ -z "$policy" ] || $SUDO rm -f "$policy"; exit 1; }
+  [ -z "$policy" ] || $SUDO rm -f "$policy"
+  if [[ " ${missing[*]} " == *" rabbitmq-server "* ]] && [ -d /run/systemd/system ]; then
+    # Left enabled, RabbitMQ and its port mapper would listen on every interface after the next boot.
+    $SUDO systemctl disable --now rabbitmq-server.service epmd.socket epmd.service >/dev/null 2>&1 || true
+  fi
 fi
 
 PYTHON="${PYTHON:-python3}"

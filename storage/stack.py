@@ -63,7 +63,8 @@ def services(settings: Settings) -> tuple[Service, Service]:
     )
 
 
-def _port_open(port: int) -> bool:
+def port_open(port: int) -> bool:
+    """True when something listens on this loopback port."""
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex((LOOPBACK, port)) == 0
@@ -77,7 +78,7 @@ def free_ports() -> tuple[int, int]:
     for _ in range(200):
         s3 = random.randint(20000, 30000)
         wanted = [s3 + i for i in range(5)] + [s3 + 10000 + i for i in range(5)] + [s3 + 6]
-        if not any(_port_open(port) for port in wanted):
+        if not any(port_open(port) for port in wanted):
             return s3, s3 + 6
     raise StackError("no free loopback ports for a second stack")
 
@@ -144,7 +145,7 @@ def _start_weed(settings: Settings, s3: Service) -> None:
 def _wait_for(service: Service, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if _port_open(service.port):
+        if port_open(service.port):
             return
         time.sleep(0.1)
     raise StackError(f"{service.name} did not open port {service.port} within {seconds:.0f} s; see {service.log_file}")
@@ -156,7 +157,7 @@ def up(settings: Settings) -> None:
     redis, s3 = services(settings)
     for service, start in ((redis, _start_redis), (s3, _start_weed)):
         if service.pid() is None:
-            if _port_open(service.port):
+            if port_open(service.port):
                 raise StackError(
                     f"port {service.port} is taken by another program; "
                     f"choose another with SOHOA_STACK_{'REDIS' if service is redis else 'S3'}_PORT"

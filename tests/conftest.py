@@ -20,7 +20,7 @@ import pytest
 from samples.documents import receipt
 from samples.generate import fake_person, render_letter, render_lines, save_pages
 from storage.stack import free_ports
-from tests.helpers import Workers
+from tests.helpers import LETTER_PAGES, Workers
 
 STATE = Path(tempfile.mkdtemp(prefix="sohoa-test-"))
 S3_PORT, REDIS_PORT = free_ports()
@@ -110,3 +110,12 @@ def archive(tmp_path: Path) -> tuple[Path, list[str]]:
     (root / ids[3]).mkdir()
     (root / ids[3] / "hong.pdf").write_bytes(b"%PDF-1.4 nothing more")
     return root, ids
+
+
+@pytest.fixture(scope="session")
+def letter(tmp_path_factory) -> Path:
+    """One two-page letter TIFF; each dossier of a test archive gets a copy (helpers.make_archive)."""
+    rng = random.Random(8)
+    path = tmp_path_factory.mktemp("letter") / "thu.tif"
+    save_pages([render_letter(rng, 300, first=i == 0)[0] for i in range(LETTER_PAGES)], path, 300)
+    return path

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import time
 from pathlib import Path
 
 SOHOA = str(Path(sys.executable).parent / "sohoa")
+LETTER_PAGES = 2  # the `letter` fixture's TIFF
 
 
 class Workers:
@@ -88,3 +91,28 @@ def assert_stored_once(workspace, dossier_id: str, pages: int | None = None) -> 
         assert sum(d["page_count"] for d in manifest["documents"]) == pages
     return manifest
 
+
+
+_RUN = f"{random.randint(0, 999999):06d}"
+_next = iter(range(1, 10_000))
+
+
+def make_archive(root: Path, letter: Path, dossiers: int = 6) -> list[str]:
+    """A folder per dossier, named by a fresh portal code, holding the letter; returns the codes."""
+    ids = [f"000.00.22.H27-{_RUN}-{next(_next):04d}" for _ in range(dossiers)]
+    for dossier_id in ids:
+        (root / dossier_id).mkdir(parents=True)
+        (root / dossier_id / "thu.tif").write_bytes(letter.read_bytes())
+    return ids
+
+
+def start_batch(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`sohoa ARGS` in the background, its output kept for `finish`."""
+    return subprocess.Popen([SOHOA, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+
+
+def finish(batch: subprocess.Popen, timeout: int = 400) -> tuple[int, dict, str]:
+    """The exit code, the --json answer and stderr on one line, of a command from `start_batch`."""
+    stdout, stderr = batch.communicate(timeout=timeout)
+    return batch.returncode, json.loads(stdout) if stdout.strip() else {}, " ".join(stderr.split())

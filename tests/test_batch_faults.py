@@ -21,19 +21,10 @@ import urllib3
 from pipeline import jobs
 from samples.generate import render_letter, save_pages
 from storage import stack as local
-from tests.helpers import SOHOA, Workers, assert_stored_once, pages_read, run_sohoa, wait_until
+from tests.helpers import (LETTER_PAGES, Workers, assert_stored_once, finish, make_archive, pages_read, run_sohoa,
+                           start_batch, wait_until)
 
 DOSSIERS = 6
-PAGES = 2  # each dossier one TIFF of two pages
-
-
-@pytest.fixture(scope="module")
-def letter(tmp_path_factory) -> Path:
-    """One two-page letter; every dossier of an archive gets a copy (its own stack under its own ID)."""
-    rng = random.Random(8)
-    path = tmp_path_factory.mktemp("letter") / "thu.tif"
-    save_pages([render_letter(rng, 300, first=i == 0)[0] for i in range(PAGES)], path, 300)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -44,37 +35,15 @@ def note(tmp_path_factory) -> Path:
     return path
 
 
-_RUN = f"{random.randint(0, 999999):06d}"
-_next = iter(range(1, 10_000))
-
-
-def make_archive(root: Path, letter: Path, dossiers: int = DOSSIERS) -> list[str]:
-    """A folder per dossier, named by a fresh portal code, holding the letter; returns the codes."""
-    ids = [f"000.00.22.H27-{_RUN}-{next(_next):04d}" for _ in range(dossiers)]
-    for dossier_id in ids:
-        (root / dossier_id).mkdir(parents=True)
-        (root / dossier_id / "thu.tif").write_bytes(letter.read_bytes())
-    return ids
-
-
-def start_batch(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([SOHOA, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(batch: subprocess.Popen, timeout: int = 400) -> tuple[int, dict, str]:
-    stdout, stderr = batch.communicate(timeout=timeout)
-    return batch.returncode, json.loads(stdout) if stdout.strip() else {}, " ".join(stderr.split())
-
-
 def test_a_job_goes_on_after_its_worker_is_killed(stack, workspace, letter, tmp_path):
-    ids = make_archive(tmp_path / "kho", letter)
+    ids = make_archive(tmp_path / "kho", letter, DOSSIERS)
     first = Workers(tmp_path / "first.log")
     first.start(processes=2)
     batch = start_batch("batch", str(tmp_path / "kho"), "--json")
     try:
         wait_until(lambda: pages_read(workspace, ids) >= 2, 180, "the first pages to be read")
         first.kill()  # SIGKILL, as the OOM killer would
-        assert pages_read(workspace, ids) < DOSSIERS * PAGES, "the job ended before the kill: nothing was tested"
+        assert pages_read(workspace, ids) < DOSSIERS * LETTER_PAGES, "the job ended before the kill: nothing was tested"
         second = Workers(tmp_path / "second.log")
         second.start(processes=2)
         try:
@@ -86,11 +55,11 @@ def test_a_job_goes_on_after_its_worker_is_killed(stack, workspace, letter, tmp_
     assert code == 0, stderr
     assert [row["status"] for row in answer["dossiers"]] == ["complete"] * DOSSIERS
     for dossier_id in ids:
-        assert_stored_once(workspace, dossier_id, pages=PAGES)
+        assert_stored_once(workspace, dossier_id, pages=LETTER_PAGES)
 
 
 def test_a_job_waits_out_the_s3_server_gone_for_a_minute(stack, workspace, letter, tmp_path):
-    ids = make_archive(tmp_path / "kho", letter)
+    ids = make_archive(tmp_path / "kho", letter, DOSSIERS)
     workers = Workers(tmp_path / "worker.log")
     workers.start(processes=2)
     batch = start_batch("batch", str(tmp_path / "kho"), "--json")
@@ -110,7 +79,7 @@ def test_a_job_waits_out_the_s3_server_gone_for_a_minute(stack, workspace, lette
     assert "the S3 server does not answer" in stderr and "answer again" in stderr  # told, then it went on
     assert [row["status"] for row in answer["dossiers"]] == ["complete"] * DOSSIERS
     for dossier_id in ids:
-        assert_stored_once(workspace, dossier_id, pages=PAGES)
+        assert_stored_once(workspace, dossier_id, pages=LETTER_PAGES)
     log = (tmp_path / "worker.log").read_text()
     assert "NewConnectionError" in log and "Retrying message" in log  # the workers met the outage and waited
 

@@ -39,6 +39,13 @@ def test_a_service_that_does_not_answer_is_an_outage():
     assert outage.kind(away) == outage.UNREACHABLE and outage.describe(away).startswith("the broker does not")
 
 
+def test_a_broker_refusing_the_password_is_no_outage(stack):
+    """A user the tests' Redis does not know is refused (RabbitMQ's refusal: test_rabbitmq)."""
+    refused = error_of(redis.Redis(port=stack.stack_redis_port, username="nobody", password="not-this-one").ping)
+    assert isinstance(refused, redis.exceptions.ConnectionError)  # redis-py counts it among connection errors
+    assert outage.login_refused(refused) and outage.kind(refused) is None  # a setting to mend: not waited out
+
+
 def test_a_full_disk_is_an_outage_and_a_missing_object_is_not(workspace):
     def fill() -> None:
         with open("/dev/full", "wb") as disk:  # the kernel's always-full device: ENOSPC
