@@ -116,3 +116,36 @@ def finish(batch: subprocess.Popen, timeout: int = 400) -> tuple[int, dict, str]
     """The exit code, the --json answer and stderr on one line, of a command from `start_batch`."""
     stdout, stderr = batch.communicate(timeout=timeout)
     return batch.returncode, json.loads(stdout) if stdout.strip() else {}, " ".join(stderr.split())
+
+
+def job_through_killed_workers(workspace, source: Path, ids: list[str], logs: Path,
+                               env: dict[str, str] | None = None) -> tuple[int, dict, str]:
+    """`sohoa batch SOURCE --json` on two workers SIGKILLed after its first pages, then on two new ones; `finish`."""
+    first = Workers(logs / "first.log", env)
+    first.start(processes=2)
+    batch = start_batch("batch", str(source), "--json", env=env)
+    try:
+        wait_until(lambda: pages_read(workspace, ids) >= 2, 180, "the first pages to be read")
+        first.kill()  # SIGKILL, as the OOM killer would
+        assert not all_pages_read(workspace, ids), "the job ended before the kill: nothing was tested"
+        second = Workers(logs / "second.log", env)
+        second.start(processes=2)
+        try:
+            return finish(batch)
+        finally:
+            second.stop()
+    finally:
+        batch.kill()
+
+
+def all_pages_read(workspace, ids: list[str]) -> bool:
+    """Whether every page of an archive of `make_archive` letters has been read."""
+    return pages_read(workspace, ids) >= len(ids) * LETTER_PAGES
+
+
+def assert_job_stored_once(workspace, ids: list[str], code: int, answer: dict, stderr: str) -> None:
+    """The job of `make_archive` letters ended well: exit 0, every dossier complete, each page stored once."""
+    assert code == 0, stderr
+    assert [row["status"] for row in answer["dossiers"]] == ["complete"] * len(ids)
+    for dossier_id in ids:
+        assert_stored_once(workspace, dossier_id, pages=LETTER_PAGES)

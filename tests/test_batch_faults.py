@@ -21,8 +21,8 @@ import urllib3
 from pipeline import jobs
 from samples.generate import render_letter, save_pages
 from storage import stack as local
-from tests.helpers import (LETTER_PAGES, Workers, assert_stored_once, finish, make_archive, pages_read, run_sohoa,
-                           start_batch, wait_until)
+from tests.helpers import (Workers, assert_job_stored_once, assert_stored_once, finish, job_through_killed_workers,
+                           make_archive, pages_read, run_sohoa, start_batch, wait_until)
 
 DOSSIERS = 6
 
@@ -37,25 +37,8 @@ def note(tmp_path_factory) -> Path:
 
 def test_a_job_goes_on_after_its_worker_is_killed(stack, workspace, letter, tmp_path):
     ids = make_archive(tmp_path / "kho", letter, DOSSIERS)
-    first = Workers(tmp_path / "first.log")
-    first.start(processes=2)
-    batch = start_batch("batch", str(tmp_path / "kho"), "--json")
-    try:
-        wait_until(lambda: pages_read(workspace, ids) >= 2, 180, "the first pages to be read")
-        first.kill()  # SIGKILL, as the OOM killer would
-        assert pages_read(workspace, ids) < DOSSIERS * LETTER_PAGES, "the job ended before the kill: nothing was tested"
-        second = Workers(tmp_path / "second.log")
-        second.start(processes=2)
-        try:
-            code, answer, stderr = finish(batch)
-        finally:
-            second.stop()
-    finally:
-        batch.kill()
-    assert code == 0, stderr
-    assert [row["status"] for row in answer["dossiers"]] == ["complete"] * DOSSIERS
-    for dossier_id in ids:
-        assert_stored_once(workspace, dossier_id, pages=LETTER_PAGES)
+    outcome = job_through_killed_workers(workspace, tmp_path / "kho", ids, tmp_path)
+    assert_job_stored_once(workspace, ids, *outcome)
 
 
 def test_a_job_waits_out_the_s3_server_gone_for_a_minute(stack, workspace, letter, tmp_path):
@@ -75,11 +58,8 @@ def test_a_job_waits_out_the_s3_server_gone_for_a_minute(stack, workspace, lette
         local.up(stack)
         batch.kill()
         workers.stop()
-    assert code == 0, stderr
+    assert_job_stored_once(workspace, ids, code, answer, stderr)
     assert "the S3 server does not answer" in stderr and "answer again" in stderr  # told, then it went on
-    assert [row["status"] for row in answer["dossiers"]] == ["complete"] * DOSSIERS
-    for dossier_id in ids:
-        assert_stored_once(workspace, dossier_id, pages=LETTER_PAGES)
     log = (tmp_path / "worker.log").read_text()
     assert "NewConnectionError" in log and "Retrying message" in log  # the workers met the outage and waited
 

@@ -12,8 +12,8 @@ import time
 import pika
 import pytest
 
-from tests.helpers import (LETTER_PAGES, Workers, assert_stored_once, finish, make_archive, pages_read, run_sohoa,
-                           start_batch, wait_until)
+from tests.helpers import (Workers, all_pages_read, assert_job_stored_once, finish, job_through_killed_workers,
+                           make_archive, pages_read, run_sohoa, start_batch, wait_until)
 from tests.rabbitmq import RabbitMQ, free_port
 
 DOSSIERS = 4
@@ -39,28 +39,10 @@ def queue_exists(url: str, name: str) -> bool:
 
 def test_a_job_on_rabbitmq_survives_its_workers_killed(stack, workspace, letter, rabbitmq, tmp_path):
     """RabbitMQ hands a dead worker's unacknowledged messages on as soon as its connection drops."""
-    on_rabbitmq = {"SOHOA_BROKER_URL": rabbitmq.url}
     assert not queue_exists(rabbitmq.url, "default")
     ids = make_archive(tmp_path / "kho", letter, DOSSIERS)
-    first = Workers(tmp_path / "first.log", on_rabbitmq)
-    first.start(processes=2)
-    batch = start_batch("batch", str(tmp_path / "kho"), "--json", env=on_rabbitmq)
-    try:
-        wait_until(lambda: pages_read(workspace, ids) >= 2, 180, "the first pages to be read")
-        first.kill()
-        assert pages_read(workspace, ids) < DOSSIERS * LETTER_PAGES, "the job ended before the kill: nothing was tested"
-        second = Workers(tmp_path / "second.log", on_rabbitmq)
-        second.start(processes=2)
-        try:
-            code, answer, stderr = finish(batch)
-        finally:
-            second.stop()
-    finally:
-        batch.kill()
-    assert code == 0, stderr
-    assert [row["status"] for row in answer["dossiers"]] == ["complete"] * DOSSIERS
-    for dossier_id in ids:
-        assert_stored_once(workspace, dossier_id, pages=LETTER_PAGES)
+    outcome = job_through_killed_workers(workspace, tmp_path / "kho", ids, tmp_path, {"SOHOA_BROKER_URL": rabbitmq.url})
+    assert_job_stored_once(workspace, ids, *outcome)
     assert queue_exists(rabbitmq.url, "default")  # the messages went through this node, not the tests' Redis
 
 
@@ -74,17 +56,14 @@ def test_a_job_on_rabbitmq_goes_on_after_the_broker_restarts(stack, workspace, l
     try:
         wait_until(lambda: pages_read(workspace, ids) >= 2, 180, "the first pages to be read")
         rabbitmq.stop()  # SIGTERM: the node closes its connections and stops
-        assert pages_read(workspace, ids) < DOSSIERS * LETTER_PAGES, "the job ended before the stop: nothing was tested"
+        assert not all_pages_read(workspace, ids), "the job ended before the stop: nothing was tested"
         time.sleep(5)
         rabbitmq.start()
-        code, answer, stderr = finish(batch)
+        outcome = finish(batch)
     finally:
         batch.kill()
         workers.stop()
-    assert code == 0, stderr
-    assert [row["status"] for row in answer["dossiers"]] == ["complete"] * DOSSIERS
-    for dossier_id in ids:
-        assert_stored_once(workspace, dossier_id, pages=LETTER_PAGES)
+    assert_job_stored_once(workspace, ids, *outcome)
     assert b"Restarting consumer" in (tmp_path / "worker.log").read_bytes()  # the workers met the outage
 
 
