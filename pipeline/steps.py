@@ -159,8 +159,12 @@ def split_source(ws: Workspace, dossier_id: str, stack: str) -> list[int]:
     """Put the file's pages in staging as images; returns the pages to OCR.
 
     A file that is one page image (JPEG, PNG, TIFF) is its own page image:
-    nothing is downloaded or copied.
+    nothing is downloaded or copied. A stack staged already (its message
+    handed on again) is not staged again.
     """
+    plan = ws.staging.get_json_or_none(keys.staging_key(dossier_id, stack, "pages.json"))
+    if plan is not None:
+        return list(range(plan["count"]))
     source = ws.staging.get_json(keys.staging_key(dossier_id, stack, "source.json"))
     if source["page_is_file"]:
         stage_page(ws, dossier_id, stack, 0, None, 0, source["dpi"])
@@ -191,7 +195,15 @@ def split_source(ws: Workspace, dossier_id: str, stack: str) -> list[int]:
 
 
 def process_page(ws: Workspace, dossier_id: str, stack: str, index: int) -> bool:
-    """Straighten and read one page into a searchable page PDF; True when it was the stack's last."""
+    """Straighten and read one page into a searchable page PDF; True when it was the stack's last.
+
+    A page read already is not read again: the broker hands a message on
+    again when its acknowledgement was lost (a broker restart, a worker
+    killed just after the step).
+    """
+    if ws.staging.exists(keys.page_key(dossier_id, stack, index, "ocr.json")):
+        log.info("dossier %s stack %s page %d: read already", dossier_id, stack, index)
+        return _was_last(ws, dossier_id, stack, index)
     entry = ws.staging.get_json(keys.page_key(dossier_id, stack, index, "json"))
     data = ws.staging.get(keys.staging_key(dossier_id, stack, entry["object"]))
     image = SourcePage(index, data, entry["dpi"]).image()
@@ -203,6 +215,11 @@ def process_page(ws: Workspace, dossier_id: str, stack: str, index: int) -> bool
     ws.staging.put_json(keys.page_key(dossier_id, stack, index, "ocr.json"), result)
     log.info("dossier %s stack %s page %d: read in %.1f s, confidence %.1f",
              dossier_id, stack, index, time.perf_counter() - started, result["mean_confidence"])
+    return _was_last(ws, dossier_id, stack, index)
+
+
+def _was_last(ws: Workspace, dossier_id: str, stack: str, index: int) -> bool:
+    """Whether page `index`, just read, finds the whole stack read (a scan still feeding has no plan yet)."""
     plan = ws.staging.get_json_or_none(keys.staging_key(dossier_id, stack, "pages.json"))
     return plan is not None and all_pages_read(ws, dossier_id, stack, plan["count"], index)
 
@@ -212,8 +229,14 @@ def assemble_stack(ws: Workspace, dossier_id: str, stack: str) -> list[str]:
 
     Documents go to the dossier their receipt names (pipeline.understand.assign_dossiers);
     under each other dossier a copy of the stack's source and done markers says
-    what was published there, so that dossier's manifest lists it.
+    what was published there, so that dossier's manifest lists it. A stack
+    stored already (its message handed on again) is not stored again: its
+    records and their checksums stay those a report may have filed.
     """
+    finished = ws.staging.get_json_or_none(keys.staging_key(dossier_id, stack, "done.json"))
+    if finished is not None:
+        log.info("dossier %s stack %s: stored already", dossier_id, stack)
+        return _dossiers_of(dossier_id, finished["documents"])
     source = ws.staging.get_json(keys.staging_key(dossier_id, stack, "source.json"))
     count = ws.staging.get_json(keys.staging_key(dossier_id, stack, "pages.json"))["count"]
     pages = [ws.staging.get_json(keys.page_key(dossier_id, stack, i, "ocr.json")) for i in range(count)]
@@ -239,18 +262,21 @@ def assemble_stack(ws: Workspace, dossier_id: str, stack: str) -> list[str]:
     warnings = [dict(w, page=p["source_page"], dossier_id=owner[i]) for i, p in enumerate(pages) for w in p["warnings"]]
     reasons += [r for entry in published for r in entry.pop("review")]
     done = {"documents": published, "skipped": skipped, "reasons": reasons, "warnings": warnings}
-    ws.staging.put_json(keys.staging_key(dossier_id, stack, "done.json"), done)
-    touched = [dossier_id]
-    for target in dict.fromkeys(entry["dossier_id"] for entry in published):
-        if target == dossier_id:
-            continue
+    touched = _dossiers_of(dossier_id, published)
+    for target in touched[1:]:
         mine = {key: [item for item in done[key] if item["dossier_id"] == target] for key in done}
         ws.staging.put_json(keys.staging_key(target, stack, "source.json"), dict(source, handed_in_as=dossier_id))
         ws.staging.put_json(keys.staging_key(target, stack, "done.json"), mine)
-        touched.append(target)
+    # Written last: its presence is what says the stack is stored.
+    ws.staging.put_json(keys.staging_key(dossier_id, stack, "done.json"), done)
     log.info("dossier %s stack %s: %d documents stored, %d pages skipped, %d dossiers",
              dossier_id, stack, len(published), len(skipped), len(touched))
     return touched
+
+
+def _dossiers_of(home: str, documents: list[dict]) -> list[str]:
+    """The stack's own dossier first, then each other dossier its documents went to."""
+    return [home, *(target for target in dict.fromkeys(d["dossier_id"] for d in documents) if target != home)]
 
 
 def _publish_document(ws: Workspace, home: str, dossier_id: str, stack: str, source: dict, document: Document,

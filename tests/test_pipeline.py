@@ -194,6 +194,34 @@ def test_a_stack_is_read_when_its_last_page_to_be_read_says_so(workspace, dossie
     workspace.staging.delete_prefix(keys.staging_prefix(dossier_id))
 
 
+def test_a_message_handed_on_again_redoes_nothing(workspace, dossier_id, page_images, tmp_path):
+    """The broker hands a message on again when its acknowledgement was lost: each step, run twice, stores once.
+
+    The second runs find their inputs gone, so a step that did its work again would fail.
+    """
+    path = tmp_path / "thu.tif"
+    save_pages([image for image, _ in page_images[0:2]], path, 300)
+    stack = steps.receive_file(workspace, dossier_id, path).stack_id
+    pages = steps.split_source(workspace, dossier_id, stack)
+    assert [steps.process_page(workspace, dossier_id, stack, index) for index in pages] == [False, True]
+    touched = steps.assemble_stack(workspace, dossier_id, stack)
+    steps.publish_manifest(workspace, dossier_id)
+    stored = {key: workspace.records.get(key) for key in workspace.records.keys(f"{dossier_id}/")}
+    assert len(stored) == 3  # the letter's PDF, its JSON, the manifest
+
+    def remove(name: str) -> None:
+        workspace.staging.minio.remove_object(workspace.staging.name, keys.staging_key(dossier_id, stack, name))
+
+    remove("source")
+    for index in pages:
+        remove(workspace.staging.get_json(keys.page_key(dossier_id, stack, index, "json"))["object"])
+        remove(keys.page_name(index, "pdf"))
+    assert steps.split_source(workspace, dossier_id, stack) == pages
+    assert [steps.process_page(workspace, dossier_id, stack, index) for index in pages] == [True, True]
+    assert steps.assemble_stack(workspace, dossier_id, stack) == touched == [dossier_id]
+    assert {key: workspace.records.get(key) for key in workspace.records.keys(f"{dossier_id}/")} == stored
+
+
 def test_a_step_that_keeps_failing_ends_as_a_visible_failure(workers, workspace, dossier_id, good_files):
     """The staged file vanishes (say, a lifecycle rule ran): retries, then the dossier says so."""
     from pipeline import actors
