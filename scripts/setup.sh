@@ -19,16 +19,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   # Debian starts a package's system service on install; sohoa runs its own on loopback and needs none,
   # so starts are refused for the while (policy-rc.d), unless the machine already has such a policy.
-  policy=""
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    policy=/usr/sbin/policy-rc.d
-    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
-    $SUDO chmod 755 "$policy"
-  fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-    || { [ -z "$policy" ] || $SUDO rm -f "$policy"; exit 1; }
-  [ -z "$policy" ] || $SUDO rm -f "$policy"
+  # A subshell, so that the policy goes whichever way the install ends (Ctrl-C included).
+  (
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+      printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+      $SUDO chmod 755 /usr/sbin/policy-rc.d
+    fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  )
   if [[ " ${missing[*]} " == *" rabbitmq-server "* ]] && [ -d /run/systemd/system ]; then
     # Left enabled, RabbitMQ and its port mapper would listen on every interface after the next boot.
     $SUDO systemctl disable --now rabbitmq-server.service epmd.socket epmd.service >/dev/null 2>&1 || true
