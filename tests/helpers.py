@@ -92,7 +92,6 @@ def assert_stored_once(workspace, dossier_id: str, pages: int | None = None) -> 
     return manifest
 
 
-
 _RUN = f"{random.randint(0, 999999):06d}"
 _next = iter(range(1, 10_000))
 

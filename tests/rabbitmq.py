@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import random
 import secrets
-import shutil
 import signal
 import subprocess
 import time
@@ -68,7 +67,7 @@ class RabbitMQ:
         }
         with open(self.log, "ab") as log:
             # The port mapper first, as a child of ours (erl would leave a daemon behind).
-            self.processes.append(subprocess.Popen([shutil.which("epmd") or "epmd"], env=env, stdout=log,
+            self.processes.append(subprocess.Popen(["epmd"], env=env, stdout=log,
                                                    stderr=subprocess.STDOUT, start_new_session=True))
             self.processes.append(subprocess.Popen([str(SERVER)], env=env, stdout=log, stderr=subprocess.STDOUT,
                                                    stdin=subprocess.DEVNULL, start_new_session=True))
